@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * config.h - the configuration model: one settings table, immutable
+ * refcounted snapshots, and the error list every consumer prints.
+ *
+ * A struct config is built once by cfg_load() and never modified after:
+ * whoever needs it later takes a reference (cfg_ref) and drops it
+ * (cfg_unref).  The engine swaps the current pointer; sessions keep the
+ * snapshot they started under.  Nothing in this module applies anything.
+ */
+#ifndef SSS_CONFIG_H
+#define SSS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+/* ---- errors -------------------------------------------------------- */
+
+/* One problem with a configuration.  Printed by cfg_error_format() as
+ * "FILE:LINE: KEY: message (got: VALUE)"; the ":LINE", "KEY: " and
+ * " (got: VALUE)" parts are left out when unknown (line 0, NULL). */
+struct cfg_error {
+	char *file;
+	int line;
+	char *key;
+	char *message;
+	char *value;
+};
+
+struct cfg_errors {
+	struct cfg_error *v;
+	size_t n, cap;
+};
+
+void cfg_errors_add(struct cfg_errors *errs, const char *file, int line, const char *key,
+		    const char *value, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void cfg_errors_clear(struct cfg_errors *errs);
+void cfg_errors_free(struct cfg_errors *errs);
+/* Append errs' entries to dst (copies). */
+void cfg_errors_append(struct cfg_errors *dst, const struct cfg_errors *src);
+void cfg_error_format(const struct cfg_error *e, struct sbuf *out);
+
+/* ---- the model ----------------------------------------------------- */
+
+enum cfg_mode { CFG_MODE_SERVER = 0, CFG_MODE_CLIENT = 1 };
+enum cfg_transport { CFG_TRANSPORT_FORWARD = 0, CFG_TRANSPORT_TUN = 1 };
+enum cfg_tls_version { CFG_TLS_1_2 = 0, CFG_TLS_1_3 = 1 };
+/* logging.level uses enum log_level's numbering (error, warning, info, debug). */
+
+/* The bytes of a file the configuration names (certificate, key, CA), read
+ * when the snapshot was loaded: "what changed" and the hash cover them. */
+struct cfg_blob {
+	unsigned char *data;
+	size_t len;
+};
+
+struct cfg_file {
+	char *path;
+	struct cfg_blob blob;
+};
+
+struct cfg_strlist {
+	char **v;
+	size_t n;
+};
+
+struct config {
+	int refs; /* atomic; see cfg_ref/cfg_unref */
+
+	char *path;                 /* the configuration file, as given */
+	unsigned char *text;        /* the main file's bytes this was loaded from */
+	size_t text_len;
+	struct cfg_file *includes;  /* files read through @include, in order, */
+	size_t n_includes;          /* with their bytes at load time */
+
+	uint64_t has;                      /* bit i: setting i was written in a file */
+	unsigned short line[64];           /* bit i's source line (0: default) */
+	const char *src[64];               /* bit i's source file (points into path/includes) */
+
+	enum cfg_mode mode;
+	enum cfg_transport transport;
+	struct {
+		char *listen, *server, *server_name;
+		char *cert_file, *key_file, *ca_file, *key_password;
+		struct cfg_strlist allowed_peers;
+		int max_clients, handshake_timeout_ms, keepalive_s;
+		enum cfg_tls_version tls_min_version;
+		int upload_kbps, download_kbps;
+	} tunnel;
+	struct {
+		bool enabled;
+		int burst_ms;
+	} throttle;
+	struct {
+		char *listen, *target;
+	} forward;
+	struct {
+		char *interface, *address;
+		int mtu;
+	} network;
+	struct {
+		bool snmp_enabled;
+		char *agentx_socket;
+		int agentx_ping_s;
+		bool notifications;
+	} monitor;
+	struct {
+		int level;
+	} logging;
+	struct {
+		bool watch;
+		int debounce_ms;
+		int history;
+	} reload;
+
+	struct cfg_blob cert, key, ca; /* contents of tunnel.cert_file, key_file, ca_file */
+
+	/* SHA-256 over the canonical effective configuration (secrets as their
+	 * own SHA-256) followed by the contents of cert, key and ca. */
+	uint8_t hash[SHA256_LEN];
+};
+
+/* ---- the settings table -------------------------------------------- */
+
+enum cfg_type {
+	CFG_T_BOOL,
+	CFG_T_INT,
+	CFG_T_STRING,   /* free text */
+	CFG_T_ENUM,     /* one of values[], stored as its index (int or enum) */
+	CFG_T_HOSTPORT, /* "host:port", "[v6]:port" */
+	CFG_T_PATH,     /* a file path */
+	CFG_T_STRLIST,  /* list of strings */
+	CFG_T_CIDR,     /* "a.b.c.d/len" or an IPv6 prefix */
+	CFG_T_IFNAME,   /* a Linux interface name */
+};
+
+enum cfg_flags {
+	CFG_F_RESTART = 1 << 0,       /* cannot change while running */
+	CFG_F_SECRET = 1 << 1,        /* masked in logs, --print-config, diffs */
+	CFG_F_SNMP_WRITABLE = 1 << 2, /* has a writable MIB object */
+	CFG_F_FILE = 1 << 3,          /* names a file whose content is tracked */
+	CFG_F_ZERO_OFF = 1 << 4,      /* CFG_T_INT: 0 means "off", else min..max */
+};
+
+/* When a setting is required (and, for the CFG_REQ_* of the other mode or
+ * transport, meaningless: written there, it is an error "is only used when
+ * mode = \"server\"").  Settings with a default are never meaningless:
+ * network.mtu in a forward configuration is accepted and unused. */
+enum cfg_required {
+	CFG_REQ_NEVER = 0,
+	CFG_REQ_ALWAYS,
+	CFG_REQ_SERVER,          /* mode = server */
+	CFG_REQ_CLIENT,          /* mode = client */
+	CFG_REQ_TUN,             /* transport = tun */
+	CFG_REQ_FORWARD_CLIENT,  /* client and forward */
+	CFG_REQ_FORWARD_SERVER,  /* server and forward */
+};
+
+struct cfg_setting {
+	const char *key;           /* "tunnel.upload_kbps" */
+	enum cfg_type type;
+	size_t offset;             /* into struct config */
+	long long min, max;        /* CFG_T_INT bounds, inclusive */
+	const char *const *values; /* CFG_T_ENUM names, NULL-terminated */
+	const char *def;           /* default, written as in a file (NULL: none) */
+	unsigned flags;            /* enum cfg_flags */
+	enum cfg_required required;
+	/* Extra check of a string value (after the type's own): NULL if fine,
+	 * else the message.  NULL pointer: no extra check. */
+	const char *(*check)(const char *value);
+	const char *doc;           /* one line for the docs table and --help-config */
+};
+
+extern const struct cfg_setting cfg_settings[];
+extern const size_t cfg_n_settings;
+
+/* The row for key, or NULL.  */
+const struct cfg_setting *cfg_setting_find(const char *key);
+/* The index of a row in cfg_settings (for the has/line arrays). */
+size_t cfg_setting_index(const struct cfg_setting *s);
+/* The closest known key to an unknown one, or NULL if none is close. */
+const char *cfg_suggest_key(const char *key);
+/* The value of setting s in c as it would be written in a file ("10000",
+ * "true", "\"server\"", "[ \"a\", \"b\" ]"); secrets masked unless raw. */
+void cfg_value_format(const struct config *c, const struct cfg_setting *s, bool raw, struct sbuf *out);
+/* The value for people (audit diffs, SNMP strings): like cfg_value_format
+ * but strings without quotes, lists as "[a,b]", secrets always masked, an
+ * unset value as "(unset)". */
+void cfg_value_text(const struct config *c, const struct cfg_setting *s, struct sbuf *out);
+/* Whether setting s has a value in c (a string setting may be unset). */
+bool cfg_value_is_set(const struct config *c, const struct cfg_setting *s);
+/* Whether setting s has the same value in a and b. */
+bool cfg_value_equal(const struct config *a, const struct config *b, const struct cfg_setting *s);
+
+/* Whether the condition of a CFG_REQ_* holds for c's mode and transport
+ * (CFG_REQ_NEVER and CFG_REQ_ALWAYS: always), and its text for messages:
+ * "mode = \"client\" and transport = \"forward\"" ("" for those two). */
+bool cfg_required_holds(const struct config *c, enum cfg_required r);
+const char *cfg_required_text(enum cfg_required r);
+
+/*
+ * Split "host:port" or "[v6]:port" into host (brackets removed) and port,
+ * checking that host is a DNS name or an IP literal and port is 1..65535.
+ * Returns 0, or -1 (host and port then undefined).
+ */
+int cfg_hostport_split(const char *hostport, char *host, size_t host_len, int *port);
+
+/* ---- loading and checking ------------------------------------------ */
+
+enum cfg_status {
+	CFG_OK = 0,
+	CFG_ERR_IO = 1,      /* the file cannot be read */
+	CFG_ERR_PARSE = 2,   /* libconfig syntax error */
+	CFG_ERR_INVALID = 3, /* types, ranges, required keys, cross-field rules, resources */
+};
+
+/*
+ * Build a snapshot from the configuration file path.  When text is not
+ * NULL those len bytes are used as the file's content instead of reading
+ * it (rollback and SNMP write-back build candidates this way); @include is
+ * still resolved relative to path's directory.
+ *
+ * Checks everything a file alone can be checked for: syntax, unknown keys
+ * (with a "did you mean"), types, ranges, enumerations, required keys,
+ * cross-field rules, and the resources it names (files exist, parse, key
+ * matches certificate, permissions).  Every problem is appended to errs,
+ * not only the first.  On CFG_OK *out is a new snapshot with one reference
+ * owned by the caller; otherwise *out is NULL.
+ */
+enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct config **out,
+			 struct cfg_errors *errs);
+
+/*
+ * The rules against what is running: every CFG_F_RESTART setting that
+ * differs between running and candidate is an error
+ * "KEY: cannot change while running (restart required)", located where
+ * the candidate sets it, with its new value.  Returns the number of errors
+ * added (0 when running is NULL).
+ */
+int cfg_check_change(const struct config *running, const struct config *candidate,
+		     struct cfg_errors *errs);
+
+/*
+ * What changed from a to b, on effective values and named files' content.
+ * audit gets "key:old->new" items separated by commas (secrets masked,
+ * content changes as "tunnel.cert_file(content)"), keys gets the bare keys
+ * separated by commas.  Either may be NULL.  Returns the number of changes.
+ * With no a (startup) or no b nothing is compared: 0, nothing appended.
+ */
+int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit, struct sbuf *keys);
+
+/* The effective configuration in libconfig syntax, defaults included and
+ * secrets masked; cfg_load accepts what it prints. */
+void cfg_print(const struct config *c, FILE *out);
+/* The settings table as a Markdown table (docs/configuration.md). */
+void cfg_print_schema(FILE *out);
+
+/*
+ * Internal to the config module (cfg_load calls it): check the files c
+ * names and store their bytes (cert, key, ca), and check the permissions
+ * of the configuration file, its directory and its included files.  When
+ * have_text is set a missing configuration file is not an error.  Returns
+ * the number of errors added.
+ */
+int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs);
+
+struct config *cfg_ref(struct config *c);
+void cfg_unref(struct config *c);
+
+#endif
