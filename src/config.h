@@ -146,10 +146,8 @@ enum cfg_flags {
 	CFG_F_ZERO_OFF = 1 << 4,      /* CFG_T_INT: 0 means "off", else min..max */
 };
 
-/* When a setting is required (and, for the CFG_REQ_* of the other mode or
- * transport, meaningless: written there, it is an error "is only used when
- * mode = \"server\"").  Settings with a default are never meaningless:
- * network.mtu in a forward configuration is accepted and unused. */
+/* A condition on mode and transport: when a setting is required, and where
+ * it means anything at all. */
 enum cfg_required {
 	CFG_REQ_NEVER = 0,
 	CFG_REQ_ALWAYS,
@@ -169,6 +167,11 @@ struct cfg_setting {
 	const char *def;           /* default, written as in a file (NULL: none) */
 	unsigned flags;            /* enum cfg_flags */
 	enum cfg_required required;
+	/* Where the setting means anything (CFG_REQ_NEVER: everywhere).  Set
+	 * explicitly elsewhere it is an error, "is only used when mode =
+	 * \"server\""; its default is still filled in (and --print-config
+	 * prints it commented out) so that the snapshot is complete. */
+	enum cfg_required scope;
 	/* Extra check of a string value (after the type's own): NULL if fine,
 	 * else the message.  NULL pointer: no extra check. */
 	const char *(*check)(const char *value);

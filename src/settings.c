@@ -1,0 +1,669 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * settings.c - the one settings table and everything that only needs the
+ * table: lookup, "did you mean", value formatting and comparison, the
+ * value checks of the string types, --print-config and the docs table.
+ *
+ * Every key the daemon knows is a row of cfg_settings[]; nothing else in
+ * the program may hard-code a key's type, bounds, default or flags.  This
+ * file never prints anything but what cfg_print/cfg_print_schema are
+ * asked to print, and never shows a secret unless asked for the raw value.
+ */
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define MASK "********"
+
+/* ---- value checks (referenced by the table) ------------------------- */
+
+/* A DNS name: dot-separated labels of letters, digits, '-' and '_', at
+ * most 63 characters each, 253 in all, an optional final dot; and not
+ * made only of digits and dots (that would be a malformed IPv4 address). */
+static bool is_dns_name(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+	bool alpha = false;
+
+	if (len == 0 || len > 254 || (len == 254 && s[253] != '.') || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p == '.') {
+			if (label == 0 && p[1])
+				return false;
+			label = 0;
+			continue;
+		}
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
+			return false;
+		if (!isdigit((unsigned char)*p))
+			alpha = true;
+		if (++label > 63)
+			return false;
+	}
+	return alpha;
+}
+
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int cfg_hostport_split(const char *hp, char *host, size_t host_len, int *port)
+{
+	const char *colon, *h = hp;
+	size_t n;
+	unsigned char buf[16];
+
+	if (hp[0] == '[') {
+		const char *close = strchr(hp, ']');
+		if (!close || close[1] != ':')
+			return -1;
+		h = hp + 1;
+		n = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(hp, ':');
+		if (!colon)
+			return -1;
+		n = (size_t)(colon - hp);
+		if (memchr(hp, ':', n)) /* an IPv6 literal needs brackets */
+			return -1;
+	}
+	if (n == 0 || n >= host_len)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (hp[0] == '[' ? inet_pton(AF_INET6, host, buf) != 1
+			 : !(inet_pton(AF_INET, host, buf) == 1 || is_dns_name(host)))
+		return -1;
+
+	const char *p = colon + 1;
+	long v = 0;
+	if (!*p || strlen(p) > 5)
+		return -1;
+	for (; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -1;
+		v = v * 10 + (*p - '0');
+	}
+	if (v < 1 || v > 65535)
+		return -1;
+	*port = (int)v;
+	return 0;
+}
+
+static const char *check_hostport(const char *v)
+{
+	char host[256];
+	int port;
+
+	if (cfg_hostport_split(v, host, sizeof(host), &port) < 0)
+		return "must be host:port with a port between 1 and 65535";
+	return NULL;
+}
+
+static const char *check_server_name(const char *v)
+{
+	if (is_ip_literal(v) || is_dns_name(v))
+		return NULL;
+	return "must be a DNS name or an IP address";
+}
+
+static const char *check_agentx(const char *v)
+{
+	static const char msg[] = "must be a socket path (/path or unix:/path) or tcp:host:port";
+
+	if (v[0] == '/')
+		return NULL;
+	if (strncmp(v, "unix:", 5) == 0)
+		return v[5] == '/' ? NULL : msg;
+	if (strncmp(v, "tcp:", 4) == 0)
+		return check_hostport(v + 4) ? msg : NULL;
+	return msg;
+}
+
+static const char *check_cidr(const char *v)
+{
+	static const char msg[] = "must be an address with a prefix length (a.b.c.d/len or IPv6/len)";
+	char addr[INET6_ADDRSTRLEN + 1];
+	unsigned char buf[16];
+	const char *slash = strchr(v, '/');
+	int max;
+	long len = 0;
+
+	if (!slash || (size_t)(slash - v) >= sizeof(addr) || !slash[1] || strlen(slash + 1) > 3)
+		return msg;
+	memcpy(addr, v, (size_t)(slash - v));
+	addr[slash - v] = '\0';
+	if (inet_pton(AF_INET, addr, buf) == 1)
+		max = 32;
+	else if (inet_pton(AF_INET6, addr, buf) == 1)
+		max = 128;
+	else
+		return msg;
+	for (const char *p = slash + 1; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return msg;
+		len = len * 10 + (*p - '0');
+	}
+	return len <= max ? NULL : msg;
+}
+
+/* What the kernel's dev_valid_name() accepts. */
+static const char *check_ifname(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > 15 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || !isprint((unsigned char)*p))
+			goto bad;
+	return NULL;
+bad:
+	return "must be a valid interface name (1 to 15 characters, no '/', ':' or whitespace)";
+}
+
+/* ---- the table ------------------------------------------------------ */
+
+static const char *const mode_values[] = { "server", "client", NULL };
+static const char *const transport_values[] = { "forward", "tun", NULL };
+static const char *const tls_values[] = { "1.2", "1.3", NULL };
+/* enum log_level's order */
+static const char *const level_values[] = { "error", "warning", "info", "debug", NULL };
+
+#define AT(field) offsetof(struct config, field)
+
+const struct cfg_setting cfg_settings[] = {
+	{ .key = "mode", .type = CFG_T_ENUM, .offset = AT(mode),
+	  .values = mode_values, .flags = CFG_F_RESTART, .required = CFG_REQ_ALWAYS,
+	  .doc = "server accepts tunnels, client opens one" },
+	{ .key = "transport", .type = CFG_T_ENUM, .offset = AT(transport),
+	  .values = transport_values, .def = "\"forward\"", .flags = CFG_F_RESTART,
+	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
+
+	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
+	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
+	  .doc = "address the server accepts tunnel connections on" },
+	{ .key = "tunnel.server", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.server),
+	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = check_hostport,
+	  .doc = "server the client connects to" },
+	{ .key = "tunnel.server_name", .type = CFG_T_STRING, .offset = AT(tunnel.server_name),
+	  .scope = CFG_REQ_CLIENT, .check = check_server_name,
+	  .doc = "name the server certificate must carry (CN or SAN); sent as SNI when it is a DNS name" },
+	{ .key = "tunnel.cert_file", .type = CFG_T_PATH, .offset = AT(tunnel.cert_file),
+	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .doc = "this end's certificate (PEM); relative paths are taken from the configuration file's directory" },
+	{ .key = "tunnel.key_file", .type = CFG_T_PATH, .offset = AT(tunnel.key_file),
+	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .doc = "its private key (PEM); must not be readable by others nor writable by group" },
+	{ .key = "tunnel.ca_file", .type = CFG_T_PATH, .offset = AT(tunnel.ca_file),
+	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .doc = "CA certificate(s) the peer's certificate must be signed by (PEM)" },
+	{ .key = "tunnel.key_password", .type = CFG_T_STRING, .offset = AT(tunnel.key_password),
+	  .flags = CFG_F_SECRET,
+	  .doc = "password of an encrypted key_file (the daemon never prompts)" },
+	{ .key = "tunnel.allowed_peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.allowed_peers),
+	  .def = "[ ]",
+	  .doc = "peer certificate CNs or SANs let in; empty: any certificate signed by ca_file" },
+	{ .key = "tunnel.max_clients", .type = CFG_T_INT, .offset = AT(tunnel.max_clients),
+	  .min = 1, .max = 65535, .def = "10", .scope = CFG_REQ_SERVER,
+	  .doc = "concurrent client connections the server accepts" },
+	{ .key = "tunnel.handshake_timeout_ms", .type = CFG_T_INT, .offset = AT(tunnel.handshake_timeout_ms),
+	  .min = 100, .max = 120000, .def = "10000",
+	  .doc = "time allowed for the TLS handshake, milliseconds" },
+	{ .key = "tunnel.keepalive_s", .type = CFG_T_INT, .offset = AT(tunnel.keepalive_s),
+	  .min = 0, .max = 3600, .def = "15", .flags = CFG_F_ZERO_OFF,
+	  .doc = "idle seconds between keepalives; 0 turns them off" },
+	{ .key = "tunnel.tls_min_version", .type = CFG_T_ENUM, .offset = AT(tunnel.tls_min_version),
+	  .values = tls_values, .def = "\"1.3\"",
+	  .doc = "oldest TLS version accepted" },
+	{ .key = "tunnel.upload_kbps", .type = CFG_T_INT, .offset = AT(tunnel.upload_kbps),
+	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "upload rate limit, kbit/s (1 kbit = 1000 bit)" },
+	{ .key = "tunnel.download_kbps", .type = CFG_T_INT, .offset = AT(tunnel.download_kbps),
+	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "download rate limit, kbit/s (1 kbit = 1000 bit)" },
+
+	{ .key = "throttle.enabled", .type = CFG_T_BOOL, .offset = AT(throttle.enabled),
+	  .def = "false", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "apply the upload and download rate limits" },
+	{ .key = "throttle.burst_ms", .type = CFG_T_INT, .offset = AT(throttle.burst_ms),
+	  .min = 1, .max = 10000, .def = "100", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "token bucket depth, as this many milliseconds of the rate" },
+
+	{ .key = "forward.listen", .type = CFG_T_HOSTPORT, .offset = AT(forward.listen),
+	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = check_hostport,
+	  .doc = "local address the client accepts TCP connections on" },
+	{ .key = "forward.target", .type = CFG_T_HOSTPORT, .offset = AT(forward.target),
+	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = check_hostport,
+	  .doc = "address the server connects each forwarded stream to" },
+
+	{ .key = "network.interface", .type = CFG_T_IFNAME, .offset = AT(network.interface),
+	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = check_ifname,
+	  .doc = "name of the TUN device" },
+	{ .key = "network.address", .type = CFG_T_CIDR, .offset = AT(network.address),
+	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = check_cidr,
+	  .doc = "address and prefix length of the TUN device" },
+	{ .key = "network.mtu", .type = CFG_T_INT, .offset = AT(network.mtu),
+	  .min = 576, .max = 9000, .def = "1500", .scope = CFG_REQ_TUN,
+	  .doc = "MTU of the TUN device" },
+
+	{ .key = "monitor.snmp_enabled", .type = CFG_T_BOOL, .offset = AT(monitor.snmp_enabled),
+	  .def = "true",
+	  .doc = "run the AgentX subagent" },
+	{ .key = "monitor.agentx_socket", .type = CFG_T_STRING, .offset = AT(monitor.agentx_socket),
+	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = check_agentx,
+	  .doc = "the master agent's AgentX socket: a path or tcp:host:port" },
+	{ .key = "monitor.agentx_ping_s", .type = CFG_T_INT, .offset = AT(monitor.agentx_ping_s),
+	  .min = 1, .max = 3600, .def = "15",
+	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
+	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
+	  .def = "true",
+	  .doc = "send SNMP notifications" },
+
+	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
+	  .values = level_values, .def = "\"info\"",
+	  .doc = "least severe level logged" },
+
+	{ .key = "reload.watch", .type = CFG_T_BOOL, .offset = AT(reload.watch),
+	  .def = "true",
+	  .doc = "reload when the configuration or a file it names changes" },
+	{ .key = "reload.debounce_ms", .type = CFG_T_INT, .offset = AT(reload.debounce_ms),
+	  .min = 0, .max = 10000, .def = "100",
+	  .doc = "quiet time after a change before the file is loaded, milliseconds" },
+	{ .key = "reload.history", .type = CFG_T_INT, .offset = AT(reload.history),
+	  .min = 1, .max = 1024, .def = "16",
+	  .doc = "applied versions kept for rollback" },
+};
+
+const size_t cfg_n_settings = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
+
+_Static_assert(sizeof(cfg_settings) / sizeof(cfg_settings[0]) <= 64,
+	       "struct config's has/line/src arrays hold 64 settings");
+
+/* ---- lookup --------------------------------------------------------- */
+
+const struct cfg_setting *cfg_setting_find(const char *key)
+{
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if (strcmp(cfg_settings[i].key, key) == 0)
+			return &cfg_settings[i];
+	return NULL;
+}
+
+size_t cfg_setting_index(const struct cfg_setting *s)
+{
+	return (size_t)(s - cfg_settings);
+}
+
+/* Optimal string alignment distance (Levenshtein plus transpositions),
+ * case-insensitive; SIZE_MAX for strings too long to bother with. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	enum { MAXLEN = 64 };
+	size_t la = strlen(a), lb = strlen(b);
+	size_t d[MAXLEN + 1][MAXLEN + 1];
+
+	if (la > MAXLEN || lb > MAXLEN)
+		return SIZE_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			size_t cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+			size_t v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (d[i - 1][j - 1] + cost < v)
+				v = d[i - 1][j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* The groups of the table's keys, for suggestions ("tunel" -> "tunnel"). */
+static const char *const group_names[] = {
+	"tunnel", "throttle", "forward", "network", "monitor", "logging", "reload", NULL,
+};
+
+static void consider(const char *key, const char *cand, const char **best, size_t *best_d)
+{
+	size_t d = edit_distance(key, cand);
+
+	if (d < *best_d) {
+		*best_d = d;
+		*best = cand;
+	}
+}
+
+const char *cfg_suggest_key(const char *key)
+{
+	const char *best = NULL, *leaf_match = NULL, *prefix_match = NULL;
+	size_t best_d = SIZE_MAX, len = strlen(key), leaf_hits = 0, prefix_hits = 0;
+	const char *leaf = strrchr(key, '.');
+
+	leaf = leaf ? leaf + 1 : key;
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const char *k = cfg_settings[i].key, *dot = strchr(k, '.');
+		consider(key, k, &best, &best_d);
+		if (strncasecmp(k, key, len) == 0) {
+			prefix_match = k;
+			prefix_hits++;
+		}
+		if (strcasecmp(dot ? dot + 1 : k, leaf) == 0 && strcasecmp(k, key) != 0) {
+			leaf_match = k;
+			leaf_hits++;
+		}
+	}
+	for (size_t i = 0; group_names[i]; i++)
+		consider(key, group_names[i], &best, &best_d);
+	/* Close: at most 1 edit for short names, 2 for longer ones, and never
+	 * more than a third of the name. */
+	size_t limit = len >= 6 ? 2 : 1;
+	if (best && best_d <= limit && best_d * 3 <= len)
+		return best;
+	/* A name cut short ("reload.debounce" -> "reload.debounce_ms"). */
+	if (prefix_hits == 1 && len >= 4)
+		return prefix_match;
+	/* The right name in the wrong group ("tunnel.mtu" -> "network.mtu"). */
+	return leaf_hits == 1 ? leaf_match : NULL;
+}
+
+/* ---- values --------------------------------------------------------- */
+
+#define FIELD(c, s, T) ((T *)(void *)((char *)(c) + (s)->offset))
+
+bool cfg_value_is_set(const struct config *c, const struct cfg_setting *s)
+{
+	switch (s->type) {
+	case CFG_T_STRING:
+	case CFG_T_HOSTPORT:
+	case CFG_T_PATH:
+	case CFG_T_CIDR:
+	case CFG_T_IFNAME:
+		return *FIELD(c, s, char *) != NULL;
+	default:
+		return true;
+	}
+}
+
+/* A string in libconfig syntax: quoted, with libconfig's escapes. */
+static void add_quoted(struct sbuf *out, const char *v)
+{
+	sbuf_add(out, "\"");
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+		switch (*p) {
+		case '"': sbuf_add(out, "\\\""); break;
+		case '\\': sbuf_add(out, "\\\\"); break;
+		case '\n': sbuf_add(out, "\\n"); break;
+		case '\r': sbuf_add(out, "\\r"); break;
+		case '\t': sbuf_add(out, "\\t"); break;
+		case '\f': sbuf_add(out, "\\f"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				sbuf_printf(out, "\\x%02X", *p);
+			else
+				sbuf_addn(out, (const char *)p, 1);
+		}
+	}
+	sbuf_add(out, "\"");
+}
+
+/* Shared by cfg_value_format (quoted, file syntax) and cfg_value_text. */
+static void format_value(const struct config *c, const struct cfg_setting *s, bool raw, bool quoted,
+			 struct sbuf *out)
+{
+	switch (s->type) {
+	case CFG_T_BOOL:
+		sbuf_add(out, *FIELD(c, s, bool) ? "true" : "false");
+		return;
+	case CFG_T_INT:
+		sbuf_printf(out, "%d", *FIELD(c, s, int));
+		return;
+	case CFG_T_ENUM: {
+		int i = *FIELD(c, s, int);
+		const char *name = i >= 0 ? s->values[i] : "?";
+		if (quoted)
+			add_quoted(out, name);
+		else
+			sbuf_add(out, name);
+		return;
+	}
+	case CFG_T_STRLIST: {
+		const struct cfg_strlist *l = FIELD(c, s, struct cfg_strlist);
+		sbuf_add(out, quoted ? "[ " : "[");
+		for (size_t i = 0; i < l->n; i++) {
+			if (i)
+				sbuf_add(out, quoted ? ", " : ",");
+			if (quoted)
+				add_quoted(out, l->v[i]);
+			else
+				sbuf_add(out, l->v[i]);
+		}
+		sbuf_add(out, quoted ? (l->n ? " ]" : "]") : "]");
+		return;
+	}
+	default: {
+		const char *v = *FIELD(c, s, char *);
+		if (!v)
+			return;
+		if ((s->flags & CFG_F_SECRET) && !raw)
+			v = MASK;
+		if (quoted)
+			add_quoted(out, v);
+		else
+			sbuf_add(out, v);
+		return;
+	}
+	}
+}
+
+void cfg_value_format(const struct config *c, const struct cfg_setting *s, bool raw, struct sbuf *out)
+{
+	format_value(c, s, raw, true, out);
+}
+
+void cfg_value_text(const struct config *c, const struct cfg_setting *s, struct sbuf *out)
+{
+	if (!cfg_value_is_set(c, s))
+		sbuf_add(out, "(unset)");
+	else
+		format_value(c, s, false, false, out);
+}
+
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+bool cfg_value_equal(const struct config *a, const struct config *b, const struct cfg_setting *s)
+{
+	switch (s->type) {
+	case CFG_T_BOOL:
+		return *FIELD(a, s, bool) == *FIELD(b, s, bool);
+	case CFG_T_INT:
+	case CFG_T_ENUM:
+		return *FIELD(a, s, int) == *FIELD(b, s, int);
+	case CFG_T_STRLIST: {
+		const struct cfg_strlist *la = FIELD(a, s, struct cfg_strlist);
+		const struct cfg_strlist *lb = FIELD(b, s, struct cfg_strlist);
+		if (la->n != lb->n)
+			return false;
+		for (size_t i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]) != 0)
+				return false;
+		return true;
+	}
+	default:
+		return str_equal(*FIELD(a, s, char *), *FIELD(b, s, char *));
+	}
+}
+
+/* ---- --print-config ------------------------------------------------- */
+
+bool cfg_required_holds(const struct config *c, enum cfg_required r)
+{
+	switch (r) {
+	case CFG_REQ_SERVER: return c->mode == CFG_MODE_SERVER;
+	case CFG_REQ_CLIENT: return c->mode == CFG_MODE_CLIENT;
+	case CFG_REQ_TUN: return c->transport == CFG_TRANSPORT_TUN;
+	case CFG_REQ_FORWARD_CLIENT:
+		return c->mode == CFG_MODE_CLIENT && c->transport == CFG_TRANSPORT_FORWARD;
+	case CFG_REQ_FORWARD_SERVER:
+		return c->mode == CFG_MODE_SERVER && c->transport == CFG_TRANSPORT_FORWARD;
+	default: return true;
+	}
+}
+
+const char *cfg_required_text(enum cfg_required r)
+{
+	switch (r) {
+	case CFG_REQ_SERVER: return "mode = \"server\"";
+	case CFG_REQ_CLIENT: return "mode = \"client\"";
+	case CFG_REQ_TUN: return "transport = \"tun\"";
+	case CFG_REQ_FORWARD_CLIENT: return "mode = \"client\" and transport = \"forward\"";
+	case CFG_REQ_FORWARD_SERVER: return "mode = \"server\" and transport = \"forward\"";
+	default: return "";
+	}
+}
+
+/* Printed in the order of the table: top-level keys, then one block per
+ * group.  Settings that mean nothing for this mode and transport are
+ * printed commented out, so that the output is complete and still loads
+ * (written, they would be errors); settings without a value are left out. */
+void cfg_print(const struct config *c, FILE *out)
+{
+	struct sbuf v = { 0 };
+	const char *group = NULL;
+	size_t group_len = 0;
+
+	fprintf(out, "# sssonector effective configuration (sssonector --print-config)\n"
+		     "# loaded from %s; defaults included, secrets masked.\n\n", c->path);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const char *dot = strchr(s->key, '.');
+		size_t glen = dot ? (size_t)(dot - s->key) : 0;
+
+		if (group && (glen != group_len || strncmp(s->key, group, glen) != 0)) {
+			fprintf(out, "};\n");
+			group = NULL;
+		}
+		if (dot && !group) {
+			fprintf(out, "\n%.*s = {\n", (int)glen, s->key);
+			group = s->key;
+			group_len = glen;
+		}
+		if (!cfg_value_is_set(c, s))
+			continue;
+		sbuf_reset(&v);
+		cfg_value_format(c, s, false, &v);
+		const char *indent = dot ? "  " : "", *name = dot ? dot + 1 : s->key;
+		if (cfg_required_holds(c, s->scope))
+			fprintf(out, "%s%s = %s;\n", indent, name, sbuf_str(&v));
+		else
+			fprintf(out, "%s# %s = %s;  (only used when %s)\n", indent, name, sbuf_str(&v),
+				cfg_required_text(s->scope));
+	}
+	if (group)
+		fprintf(out, "};\n");
+	sbuf_free(&v);
+}
+
+/* ---- the docs table ------------------------------------------------- */
+
+static const char *type_name(const struct cfg_setting *s)
+{
+	switch (s->type) {
+	case CFG_T_BOOL: return "bool";
+	case CFG_T_INT: return "int";
+	case CFG_T_ENUM: return "string";
+	case CFG_T_HOSTPORT: return "host:port";
+	case CFG_T_PATH: return "path";
+	case CFG_T_STRLIST: return "list of strings";
+	case CFG_T_CIDR: return "CIDR";
+	case CFG_T_IFNAME: return "interface name";
+	default: return "string";
+	}
+}
+
+static void schema_range(const struct cfg_setting *s, FILE *out)
+{
+	switch (s->type) {
+	case CFG_T_INT:
+		if (s->flags & CFG_F_ZERO_OFF)
+			fprintf(out, "0 (off), %lld..%lld", s->min + 1, s->max);
+		else
+			fprintf(out, "%lld..%lld", s->min, s->max);
+		break;
+	case CFG_T_ENUM:
+		for (size_t i = 0; s->values[i]; i++)
+			fprintf(out, "%s`%s`", i ? ", " : "", s->values[i]);
+		break;
+	case CFG_T_HOSTPORT: fputs("`host:port` or `[IPv6]:port`", out); break;
+	case CFG_T_PATH: fputs("readable PEM file", out); break;
+	case CFG_T_CIDR: fputs("`a.b.c.d/len` or `IPv6/len`", out); break;
+	case CFG_T_IFNAME: fputs("1 to 15 characters, no `/`, `:` or whitespace", out); break;
+	case CFG_T_STRLIST: fputs("CN or SAN", out); break;
+	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
+	default:
+		if (s->check == check_server_name)
+			fputs("DNS name or IP address", out);
+		else if (s->check == check_agentx)
+			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
+		break;
+	}
+}
+
+static void schema_default(const struct cfg_setting *s, FILE *out)
+{
+	if (s->def) {
+		/* shown without libconfig's quotes, as the docs write values */
+		size_t n = strlen(s->def);
+		if (n >= 2 && s->def[0] == '"')
+			fprintf(out, "`%.*s`", (int)(n - 2), s->def + 1);
+		else
+			fprintf(out, "`%s`", s->def);
+	} else if (s->required == CFG_REQ_ALWAYS) {
+		fputs("— (required)", out);
+	} else if (s->required != CFG_REQ_NEVER) {
+		fprintf(out, "required when %s", cfg_required_text(s->required));
+	} else if (s->check == check_server_name) {
+		fputs("host part of `tunnel.server`", out);
+	} else {
+		fputs("unset", out);
+	}
+}
+
+void cfg_print_schema(FILE *out)
+{
+	fputs("| key | type | default | range / values | change | description |\n"
+	      "|---|---|---|---|---|---|\n", out);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+
+		fprintf(out, "| `%s` | %s%s | ", s->key, type_name(s),
+			(s->flags & CFG_F_SECRET) ? ", **secret**" : "");
+		schema_default(s, out);
+		fputs(" | ", out);
+		schema_range(s, out);
+		fprintf(out, " | %s | %s", (s->flags & CFG_F_RESTART) ? "restart" : "hot", s->doc);
+		if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
+			fprintf(out, " (only used when %s)", cfg_required_text(s->scope));
+		fputs(" |\n", out);
+	}
+}
