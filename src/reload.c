@@ -59,6 +59,9 @@ struct engine {
 	bool holding;
 	struct config *held_prev;
 
+	void (*observer)(void *ctx, const struct reload_event *ev);
+	void *observer_ctx;
+
 	/* engine_call() queue. */
 	pthread_mutex_t qlock;
 	struct call *qhead, *qtail;
@@ -273,6 +276,28 @@ static void record(struct engine *e, enum reload_source source, enum reload_resu
 	sbuf_free(&first);
 }
 
+void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
+			 void *ctx)
+{
+	e->observer = fn;
+	e->observer_ctx = ctx;
+}
+
+/* Tell the observer about the attempt just recorded. */
+static void announce(struct engine *e, enum reload_source source, enum reload_result result)
+{
+	if (!e->observer)
+		return;
+	struct reload_event ev = {
+		.source = source,
+		.result = result,
+		.version = e->version,
+		.error = e->stats.last_error,
+		.held = e->holding,
+	};
+	e->observer(e->observer_ctx, &ev);
+}
+
 static void log_rejected(struct engine *e, enum reload_source source, enum reload_result result,
 			 const struct cfg_errors *errs)
 {
@@ -358,6 +383,7 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 		record(e, source, result, NULL, t0);
 		log_info("reload", "event=reload result=unchanged source=%s version=%u",
 			 reload_source_name(source), e->version);
+		announce(e, source, result);
 		goto out;
 	}
 
@@ -382,11 +408,13 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s changed=%s",
 		 e->version, reload_source_name(source), (unsigned long long)(now_us() - t0), hex,
 		 log_quote(source == RELOAD_SRC_STARTUP ? "" : sbuf_str(&audit), q, sizeof(q)));
+	announce(e, source, result);
 	goto out;
 
 rejected:
 	record(e, source, result, &errs, t0);
 	log_rejected(e, source, result, &errs);
+	announce(e, source, result);
 out:
 	if (out) {
 		out->result = result;

@@ -152,6 +152,21 @@ void engine_history_free(struct reload_history *hist, size_t n);
 int engine_history_find(struct engine *e, uint32_t version, struct reload_history *h);
 void reload_history_clear(struct reload_history *h);
 
+/* What the observer hears after every counted attempt (on the control
+ * thread, after the audit line).  held: the change was applied with
+ * reload_input.hold and may still be reverted; its owner announces it. */
+struct reload_event {
+	enum reload_source source;
+	enum reload_result result;
+	uint32_t version;  /* running version afterwards */
+	const char *error; /* first error formatted, "" if none */
+	bool held;
+};
+
+/* One observer (the SNMP notifications); fn must not call the engine. */
+void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
+			 void *ctx);
+
 /* ---- requests from other threads ------------------------------------ */
 
 /*
