@@ -1,0 +1,320 @@
+# SPDX-License-Identifier: MIT
+# lib.sh - helpers sourced by the shell integration tests (bash).
+#
+# Every wait here is on a condition (a log line, a process state) with a
+# bound; the bound is SSS_TEST_TIMEOUT seconds (default 10; raise it for
+# valgrind or slow machines).  Short sleeps only appear inside such bounded
+# polling loops.  Every daemon a test starts is recorded and stopped by PID
+# when the test exits, with SIGKILL after the bound; nothing here ever
+# signals a process by name.
+#
+# Variables a test may read:
+#   T_DIR      the test's private directory (mode 0700), removed at exit
+#              unless SSS_KEEP_TMP is set
+#   T_PKI      the throwaway PKI (after t_pki)
+#   T_PID      the PID of the daemon started last (t_start)
+#   T_LOG      its stderr (the logfmt log)
+#   T_CONF     its configuration file
+#   T_TIMEOUT  the bound of every wait, in seconds
+
+set -u
+umask 077
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+: "${SSSONECTOR:=$top_builddir/sssonector}"
+T_TIMEOUT=${SSS_TEST_TIMEOUT:-10}
+T_NAME=$(basename "$0" .test)
+T_DIR=
+T_PKI=
+T_PID=
+T_LOG=
+T_CONF=
+T_PIDS=
+
+t_note() { printf '%s: %s\n' "$T_NAME" "$*" >&2; }
+
+# t_fail MESSAGE: fail the test, showing the tail of the current log.
+t_fail() {
+	printf '%s: FAIL: %s\n' "$T_NAME" "$*" >&2
+	if [ -n "$T_LOG" ] && [ -f "$T_LOG" ]; then
+		printf -- '--- last lines of %s ---\n' "$T_LOG" >&2
+		tail -n 25 "$T_LOG" >&2
+		printf -- '---\n' >&2
+	fi
+	exit 1
+}
+
+t_skip() {
+	printf '%s: SKIP: %s\n' "$T_NAME" "$*" >&2
+	exit 77
+}
+
+t_pass() {
+	printf '%s: PASS\n' "$T_NAME" >&2
+	exit 0
+}
+
+# Milliseconds since the epoch.
+t_now_ms() {
+	if [ -n "${EPOCHREALTIME:-}" ]; then
+		local t=${EPOCHREALTIME/./}
+		echo $((t / 1000))
+	else
+		date +%s%3N
+	fi
+}
+
+# t_alive PID: the process exists and is not a zombie.
+t_alive() {
+	local st
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	st=${st%% *}
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# t_wait_exit PID [TIMEOUT]: wait until PID has exited; 1 on timeout.
+t_wait_exit() {
+	local deadline=$(($(t_now_ms) + ${2:-$T_TIMEOUT} * 1000))
+	while t_alive "$1"; do
+		[ "$(t_now_ms)" -lt "$deadline" ] || return 1
+		sleep 0.02
+	done
+	return 0
+}
+
+t_cleanup() {
+	local pid
+	for pid in $T_PIDS; do
+		t_alive "$pid" || continue
+		kill -TERM "$pid" 2>/dev/null
+		if ! t_wait_exit "$pid" "$T_TIMEOUT"; then
+			t_note "pid $pid ignored SIGTERM; sending SIGKILL"
+			kill -KILL "$pid" 2>/dev/null
+		fi
+		wait "$pid" 2>/dev/null
+	done
+	if [ -n "$T_DIR" ] && [ -d "$T_DIR" ]; then
+		if [ -n "${SSS_KEEP_TMP:-}" ]; then
+			t_note "kept $T_DIR"
+		else
+			rm -rf "$T_DIR"
+		fi
+	fi
+}
+
+# t_tmpdir: make T_DIR and install the cleanup; also checks the binary.
+t_tmpdir() {
+	[ -x "$SSSONECTOR" ] || t_skip "no daemon binary at $SSSONECTOR"
+	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sssonector-$T_NAME.XXXXXX") || t_fail "mktemp -d"
+	chmod 0700 "$T_DIR"
+	trap t_cleanup EXIT
+	trap 'exit 1' HUP INT TERM
+	# Ports for configurations (nothing in these tests connects to them).
+	T_PORT_TUNNEL=$((20000 + RANDOM % 20000))
+	T_PORT_FORWARD=$((T_PORT_TUNNEL + 1))
+}
+
+# t_pki: make a throwaway PKI in $T_DIR/pki (scripts/mkpki.sh).
+t_pki() {
+	command -v openssl >/dev/null 2>&1 || t_skip "openssl not installed"
+	T_PKI=$T_DIR/pki
+	sh "$top_srcdir/scripts/mkpki.sh" "$T_PKI" >"$T_DIR/mkpki.log" 2>&1 ||
+		{ cat "$T_DIR/mkpki.log" >&2; t_fail "scripts/mkpki.sh failed"; }
+}
+
+# t_resign_server_cert: write a new certificate for the same server key,
+# signed by the test CA, *in place* into $T_PKI/server.crt (rotation).
+t_resign_server_cert() {
+	local tmp=$T_DIR/resign
+	mkdir -p "$tmp"
+	openssl req -new -key "$T_PKI/server.key" -subj "/CN=sssonector-server" \
+		-out "$tmp/server.csr" 2>/dev/null || t_fail "openssl req"
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" \
+		"subjectAltName=DNS:sssonector-server,DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
+	openssl x509 -req -in "$tmp/server.csr" -CA "$T_PKI/ca.crt" -CAkey "$T_PKI/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-extfile "$tmp/server.ext" -out "$tmp/server.crt" 2>/dev/null || t_fail "openssl x509"
+	cat "$tmp/server.crt" >"$T_PKI/server.crt"
+}
+
+# t_render [SET...]: print a valid server/forward configuration.  Each SET
+# is "key=value" (dotted key, value in libconfig syntax, e.g.
+# tunnel.upload_kbps=5000 or mode='"client"') to set or add a setting, or
+# "-key" to remove one.  "@PKI@" in values becomes $T_PKI.
+t_render() {
+	{
+		printf '%s\n' \
+			'mode="server"' \
+			'transport="forward"' \
+			"tunnel.listen=\"127.0.0.1:$T_PORT_TUNNEL\"" \
+			'tunnel.cert_file="@PKI@/server.crt"' \
+			'tunnel.key_file="@PKI@/server.key"' \
+			'tunnel.ca_file="@PKI@/ca.crt"' \
+			"forward.target=\"127.0.0.1:$T_PORT_FORWARD\"" \
+			'monitor.snmp_enabled=false' \
+			'reload.debounce_ms=100'
+		local a
+		for a in "$@"; do printf '%s\n' "$a"; done
+	} | awk -v pki="$T_PKI" '
+	{
+		if (substr($0, 1, 1) == "-") {
+			del[substr($0, 2)] = 1
+			next
+		}
+		i = index($0, "=")
+		k = substr($0, 1, i - 1)
+		v = substr($0, i + 1)
+		gsub(/@PKI@/, pki, v)
+		if (!(k in val))
+			order[n++] = k
+		val[k] = v
+		delete del[k]
+	}
+	END {
+		print "# sssonector test configuration"
+		for (j = 0; j < n; j++) {
+			k = order[j]
+			if (k in del)
+				continue
+			d = index(k, ".")
+			if (d == 0) {
+				printf "%s = %s;\n", k, val[k]
+				continue
+			}
+			g = substr(k, 1, d - 1)
+			if (g in done)
+				continue
+			done[g] = 1
+			printf "%s = {\n", g
+			for (m = j; m < n; m++) {
+				k2 = order[m]
+				if ((k2 in del) || substr(k2, 1, d) != g ".")
+					continue
+				printf "  %s = %s;\n", substr(k2, d + 1), val[k2]
+			}
+			print "};"
+		}
+	}'
+}
+
+# t_conf FILE [SET...]: write t_render's output to FILE, mode 0600
+# (through a temporary file and rename, so a watcher sees one event).
+t_conf() {
+	local f=$1
+	shift
+	t_render "$@" >"$f.tmp.$$" || t_fail "cannot write $f"
+	chmod 0600 "$f.tmp.$$"
+	mv -f "$f.tmp.$$" "$f"
+}
+
+# t_replace_atomic FILE [MODE] < CONTENT: write a temporary file in FILE's
+# directory and rename it over FILE.
+t_replace_atomic() {
+	local f=$1 mode=${2:-0600} tmp
+	case $f in */*) ;; *) f=./$f ;; esac
+	tmp=$(mktemp "${f%/*}/.tmp.XXXXXX") || t_fail "mktemp"
+	cat >"$tmp"
+	chmod "$mode" "$tmp"
+	mv -f "$tmp" "$f" || t_fail "mv $tmp $f"
+}
+
+# t_start CONF [ARG...]: start the daemon on CONF in the background (stderr
+# to $T_DIR/NAME.log, NAME from T_START_NAME or "daemon") and wait for its
+# event=ready line.  Sets T_PID, T_LOG, T_CONF.
+t_start() {
+	local conf=$1 name=${T_START_NAME:-daemon}
+	shift
+	# shellcheck disable=SC2034 # for the tests
+	T_CONF=$conf
+	T_LOG=$T_DIR/$name.log
+	: >"$T_LOG"
+	"$SSSONECTOR" -c "$conf" "$@" </dev/null >"$T_DIR/$name.out" 2>"$T_LOG" &
+	T_PID=$!
+	T_PIDS="$T_PIDS $T_PID"
+	local deadline=$(($(t_now_ms) + T_TIMEOUT * 1000))
+	while ! grep -q 'event=ready' "$T_LOG"; do
+		t_alive "$T_PID" || { wait "$T_PID"; t_fail "daemon exited with status $? before event=ready"; }
+		[ "$(t_now_ms)" -lt "$deadline" ] || t_fail "no event=ready within ${T_TIMEOUT}s"
+		sleep 0.02
+	done
+	grep -q "event=ready version=1 pid=$T_PID " "$T_LOG" ||
+		t_fail "the ready line does not say version=1 pid=$T_PID"
+}
+
+# t_count PATTERN [FILE]: number of lines of FILE ($T_LOG) matching the ERE.
+t_count() {
+	local n
+	n=$(grep -c -E -e "$1" "${2:-$T_LOG}" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# t_wait_log PATTERN [COUNT] [TIMEOUT]: wait until at least COUNT (1) lines
+# of $T_LOG match the ERE PATTERN; fail with the log's tail on timeout.
+t_wait_log() {
+	local pat=$1 want=${2:-1} limit=${3:-$T_TIMEOUT}
+	local deadline=$(($(t_now_ms) + limit * 1000))
+	while [ "$(t_count "$pat")" -lt "$want" ]; do
+		if [ "$(t_now_ms)" -ge "$deadline" ]; then
+			t_fail "waited ${limit}s for $want line(s) matching /$pat/, have $(t_count "$pat")"
+		fi
+		if [ -n "$T_PID" ] && ! t_alive "$T_PID"; then
+			[ "$(t_count "$pat")" -ge "$want" ] && break
+			t_fail "the daemon (pid $T_PID) died while waiting for /$pat/"
+		fi
+		sleep 0.02
+	done
+}
+
+# t_quiet PATTERN COUNT MS: during MS milliseconds, the number of lines
+# matching PATTERN must stay COUNT (a bounded check that nothing more came).
+t_quiet() {
+	local pat=$1 want=$2 deadline=$(($(t_now_ms) + $3)) have
+	while [ "$(t_now_ms)" -lt "$deadline" ]; do
+		have=$(t_count "$pat")
+		[ "$have" -eq "$want" ] || t_fail "expected $want line(s) matching /$pat/, have $have"
+		sleep 0.02
+	done
+	have=$(t_count "$pat")
+	[ "$have" -eq "$want" ] || t_fail "expected $want line(s) matching /$pat/, have $have"
+}
+
+# t_stop [SIGNAL]: stop the current daemon (SIGTERM) and assert exit 0 and
+# the event=stop line.
+t_stop() {
+	local sig=${1:-TERM} rc
+	kill "-$sig" "$T_PID" || t_fail "cannot signal pid $T_PID"
+	t_wait_exit "$T_PID" || t_fail "the daemon did not exit within ${T_TIMEOUT}s of SIG$sig"
+	wait "$T_PID"
+	rc=$?
+	[ "$rc" -eq 0 ] || t_fail "the daemon exited with status $rc after SIG$sig"
+	grep -q "event=stop signal=SIG$sig" "$T_LOG" || t_fail "no event=stop signal=SIG$sig line"
+	local p rest=
+	for p in $T_PIDS; do [ "$p" = "$T_PID" ] || rest="$rest $p"; done
+	T_PIDS=$rest
+}
+
+# t_assert_alive: the current daemon is still running.
+t_assert_alive() {
+	t_alive "$T_PID" || t_fail "the daemon (pid $T_PID) is not running"
+}
+
+# t_re STRING: STRING with ERE metacharacters escaped.
+t_re() {
+	printf '%s' "$1" | sed 's/[][\.*^$+?(){}|]/\\&/g'
+}
+
+# t_logfmt_escape STRING: STRING as it appears inside a quoted logfmt value
+# (backslash and double quote escaped).
+t_logfmt_escape() {
+	local s=${1//\\/\\\\}
+	printf '%s' "${s//\"/\\\"}"
+}
+
+# t_version: the version the current daemon runs, from its last audit line
+# that carries one (applied, rejected or unchanged).
+t_version() {
+	grep -E 'event=reload result=' "$T_LOG" | tail -n 1 | sed -n 's/.* version=\([0-9]*\).*/\1/p'
+}
