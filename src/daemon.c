@@ -23,8 +23,10 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dataplane.h"
 #include "log.h"
 #include "reload.h"
+#include "stats.h"
 #include "watch.h"
 
 /* ---- the logging component ------------------------------------------- */
@@ -139,6 +141,8 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t set;
 	struct engine *e = NULL;
 	struct watch *w = NULL;
+	struct dataplane *dp = NULL;
+	static struct tunnel_stats tstats;
 	struct reload_outcome startup = { 0 };
 	bool pidfile_written = false;
 
@@ -151,6 +155,9 @@ int daemon_run(const struct daemon_opts *o)
 
 	e = engine_new(o->config_path);
 	w = watch_new(e);
+	dp = dp_new(&tstats);
+	/* Prepare order: what fails most often (TLS, binding) first. */
+	engine_register(e, dp_component(dp));
 	engine_register(e, &log_component);
 	engine_register(e, watch_component(w));
 
@@ -166,6 +173,10 @@ int daemon_run(const struct daemon_opts *o)
 			goto out;
 		}
 		pidfile_written = true;
+	}
+	if (dp_start(dp) < 0) {
+		log_error("daemon", "event=setup_failed what=dataplane_thread");
+		goto out;
 	}
 	log_info("daemon", "event=ready version=%u pid=%ld config=%s", engine_version(e), (long)getpid(),
 		 o->config_path);
@@ -203,8 +214,11 @@ out:
 	reload_outcome_free(&startup);
 	if (pidfile_written)
 		unlink(o->pidfile);
+	if (dp)
+		dp_stop(dp);
 	engine_free(e);
 	watch_free(w);
+	dp_free(dp);
 	if (sfd >= 0)
 		close(sfd);
 	return ret;
