@@ -6,49 +6,26 @@
  * included files have safe permissions.  The bytes read are kept in the
  * snapshot, so that "what changed" and the hash cover them.
  *
- * OpenSSL must never prompt: every call that may meet an encrypted key is
- * given a password callback, which answers with tunnel.key_password or
- * refuses.  The password never appears in an error.  The OpenSSL error
+ * OpenSSL must never prompt: the key is read through tls_pem_key(), which
+ * answers with tunnel.key_password or refuses.  The password never appears in an error.  The OpenSSL error
  * queue is left empty.
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "tls.h"
 
 #define BIT(i) (UINT64_C(1) << (i))
 
-/* What the password callback was asked and could answer. */
-struct pw_ctx {
-	const char *password;
-	bool asked;
-};
-
-static int pw_cb(char *buf, int size, int rwflag, void *u)
-{
-	struct pw_ctx *p = u;
-	size_t n;
-
-	p->asked = true;
-	if (!p->password)
-		return -1;
-	n = strlen(p->password);
-	if (n > (size_t)size)
-		return -1;
-	memcpy(buf, p->password, n);
-	return (int)n;
-}
-
-/* Where setting key was written (the main file when it came from a
- * default), for an error about it. */
 static void file_err(const struct config *c, const char *key, const char *value, struct cfg_errors *errs,
 		     const char *msg, const char *arg)
 {
@@ -74,31 +51,6 @@ static bool load_blob(const struct config *c, const char *key, const char *path,
 	return true;
 }
 
-static BIO *blob_bio(const struct cfg_blob *b)
-{
-	BIO *bio = BIO_new_mem_buf(b->data, (int)b->len);
-
-	if (!bio)
-		abort();
-	return bio;
-}
-
-static X509 *check_cert(struct config *c, struct cfg_errors *errs)
-{
-	const char *path = c->tunnel.cert_file;
-	X509 *x = NULL;
-	struct pw_ctx pw = { 0 };
-
-	if (!path || !load_blob(c, "tunnel.cert_file", path, &c->cert, errs))
-		return NULL;
-	BIO *bio = blob_bio(&c->cert);
-	x = PEM_read_bio_X509(bio, NULL, pw_cb, &pw);
-	BIO_free(bio);
-	if (!x)
-		file_err(c, "tunnel.cert_file", path, errs, "is not a PEM certificate", "");
-	return x;
-}
-
 static void check_key_mode(const struct config *c, const char *path, struct cfg_errors *errs)
 {
 	struct stat st;
@@ -113,50 +65,64 @@ static void check_key_mode(const struct config *c, const char *path, struct cfg_
 		file_err(c, "tunnel.key_file", path, errs, "private key file is writable by group (chmod g-w)", "");
 }
 
-static void check_key(struct config *c, X509 *cert, struct cfg_errors *errs)
+/* Parse the certificate, key and CA bytes the snapshot holds (with the
+ * same helpers the TLS context uses, so validation and the running
+ * context agree) and check that the key matches the certificate. */
+static void check_pem(struct config *c, struct cfg_errors *errs)
 {
-	const char *path = c->tunnel.key_file;
-	struct pw_ctx pw = { .password = c->tunnel.key_password };
-	EVP_PKEY *pkey;
+	X509 *cert = NULL;
+	STACK_OF(X509) *certs = NULL, *cas = NULL;
 
-	if (!path || !load_blob(c, "tunnel.key_file", path, &c->key, errs))
-		return;
-	check_key_mode(c, path, errs);
-	BIO *bio = blob_bio(&c->key);
-	pkey = PEM_read_bio_PrivateKey(bio, NULL, pw_cb, &pw);
-	BIO_free(bio);
-	if (!pkey) {
-		if (!pw.asked)
-			file_err(c, "tunnel.key_file", path, errs, "is not a PEM private key", "");
-		else if (!pw.password)
-			file_err(c, "tunnel.key_file", path, errs,
-				 "private key is encrypted and tunnel.key_password is not set", "");
+	if (c->cert.data) {
+		certs = tls_pem_certs(c->cert.data, c->cert.len);
+		if (!certs)
+			file_err(c, "tunnel.cert_file", c->tunnel.cert_file, errs, "is not a PEM certificate", "");
 		else
-			file_err(c, "tunnel.key_file", path, errs, "cannot decrypt private key with tunnel.key_password",
-				 "");
-		return;
+			cert = sk_X509_value(certs, 0);
 	}
-	if (cert && X509_check_private_key(cert, pkey) != 1)
-		file_err(c, "tunnel.key_file", path, errs, "private key does not match tunnel.cert_file", "");
-	EVP_PKEY_free(pkey);
+	if (c->key.data) {
+		enum tls_key_error why = TLS_KEY_OK;
+		EVP_PKEY *pkey = tls_pem_key(c->key.data, c->key.len, c->tunnel.key_password, &why);
+		if (!pkey)
+			file_err(c, "tunnel.key_file", c->tunnel.key_file, errs, tls_key_error_text(why), "");
+		else if (cert && X509_check_private_key(cert, pkey) != 1)
+			file_err(c, "tunnel.key_file", c->tunnel.key_file, errs,
+				 "private key does not match tunnel.cert_file", "");
+		EVP_PKEY_free(pkey);
+	}
+	if (c->ca.data) {
+		cas = tls_pem_certs(c->ca.data, c->ca.len);
+		if (!cas)
+			file_err(c, "tunnel.ca_file", c->tunnel.ca_file, errs, "contains no certificate", "");
+	}
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(cas, X509_free);
 }
 
-static void check_ca(struct config *c, struct cfg_errors *errs)
-{
-	const char *path = c->tunnel.ca_file;
-	struct pw_ctx pw = { 0 };
-	int n = 0;
+/*
+ * The last certificate/key/password/CA combination that passed
+ * check_pem().  Parsing is deterministic, so identical bytes cannot give
+ * another answer, and parsing (mostly the key) is most of what a reload
+ * costs: a rate change should not pay for it.  Only successes are kept.
+ */
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint8_t memo[SHA256_LEN];
+static bool memo_valid;
 
-	if (!path || !load_blob(c, "tunnel.ca_file", path, &c->ca, errs))
-		return;
-	BIO *bio = blob_bio(&c->ca);
-	STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(bio, NULL, pw_cb, &pw);
-	BIO_free(bio);
-	for (int i = 0; infos && i < sk_X509_INFO_num(infos); i++)
-		n += sk_X509_INFO_value(infos, i)->x509 != NULL;
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	if (n == 0)
-		file_err(c, "tunnel.ca_file", path, errs, "contains no certificate", "");
+static void pem_digest(const struct config *c, uint8_t out[SHA256_LEN])
+{
+	struct sbuf b = { 0 };
+	const struct cfg_blob *blobs[] = { &c->cert, &c->key, &c->ca };
+	const char *pw = c->tunnel.key_password ? c->tunnel.key_password : "";
+
+	for (size_t i = 0; i < 3; i++) {
+		sbuf_printf(&b, "%zu:", blobs[i]->len);
+		sbuf_addn(&b, (const char *)blobs[i]->data, blobs[i]->len);
+	}
+	sbuf_printf(&b, "%zu:%s", strlen(pw), pw);
+	sha256(b.s, b.len, out);
+	OPENSSL_cleanse(b.s, b.len);
+	sbuf_free(&b);
 }
 
 /* The configuration may only be changed by its owner: a group- or
@@ -189,10 +155,29 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 		if (c->includes[k].blob.data)
 			check_conf_mode(c->includes[k].path, false, true, errs);
 
-	X509 *cert = check_cert(c, errs);
-	check_key(c, cert, errs);
-	check_ca(c, errs);
-	X509_free(cert);
+	bool loaded = (!c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs)) &
+		      (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) &
+		      (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs));
+	if (c->key.data)
+		check_key_mode(c, c->tunnel.key_file, errs);
+
+	uint8_t d[SHA256_LEN];
+	bool all = loaded && c->cert.data && c->key.data && c->ca.data;
+	if (all)
+		pem_digest(c, d);
+	pthread_mutex_lock(&memo_lock);
+	bool known = all && memo_valid && !memcmp(d, memo, SHA256_LEN);
+	pthread_mutex_unlock(&memo_lock);
+	if (!known) {
+		size_t before = errs->n;
+		check_pem(c, errs);
+		if (all && errs->n == before) {
+			pthread_mutex_lock(&memo_lock);
+			memcpy(memo, d, SHA256_LEN);
+			memo_valid = true;
+			pthread_mutex_unlock(&memo_lock);
+		}
+	}
 	ERR_clear_error();
 	free(dir);
 	return (int)(errs->n - n0);

@@ -1452,6 +1452,56 @@ static void test_refs(void)
 	cfg_unref(NULL);
 }
 
+
+/* The parse memo (cfgfiles.c) keys on the bytes and the password: a load
+ * after a good one must still see a wrong password, a swapped key or a
+ * damaged certificate. */
+static void test_pem_memo(void)
+{
+	const char *pki = tu_pki(), *dir = tu_tmpdir();
+	struct cfg_errors errs = { 0 };
+	struct config *c = NULL;
+	const char *conf;
+
+	tu_copy(tu_path(pki, "server-enc.key"), tu_path(dir, "k.pem"), 0600);
+	tu_copy(tu_path(pki, "server.crt"), tu_path(dir, "c.pem"), 0644);
+#define MEMO_CONF                                                                           \
+	"mode = \"server\";\n"                                                            \
+	"tunnel = { listen = \"127.0.0.1:44300\"; cert_file = \"c.pem\"; key_file = \"k.pem\";\n" \
+	"  ca_file = \"%s/ca.crt\"; key_password = \"%s\"; };\n"                          \
+	"forward = { target = \"127.0.0.1:5201\"; };\n"
+	char text[2048];
+
+	conf = tu_path(dir, "memo.conf");
+	snprintf(text, sizeof(text), MEMO_CONF, pki, "test-password");
+	tu_write(conf, text);
+	CU_ASSERT_EQUAL_FATAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_OK);
+	cfg_unref(c);
+	CU_ASSERT_EQUAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_OK); /* from the memo */
+	cfg_unref(c);
+
+	snprintf(text, sizeof(text), MEMO_CONF, pki, "wrong-password");
+	tu_write(conf, text);
+	CU_ASSERT_EQUAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_ERR_INVALID);
+	CU_ASSERT(errs.n == 1 && strstr(errs.v[0].message, "cannot decrypt private key"));
+	cfg_errors_clear(&errs);
+
+	snprintf(text, sizeof(text), MEMO_CONF, pki, "test-password");
+	tu_write(conf, text);
+	tu_copy(tu_path(pki, "client.crt"), tu_path(dir, "c.pem"), 0644);
+	CU_ASSERT_EQUAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_ERR_INVALID);
+	CU_ASSERT(errs.n == 1 && strstr(errs.v[0].message, "does not match tunnel.cert_file"));
+	cfg_errors_clear(&errs);
+
+	tu_copy(tu_path(pki, "server.crt"), tu_path(dir, "c.pem"), 0644);
+	CU_ASSERT_EQUAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_OK);
+	cfg_unref(c);
+	tu_write(tu_path(dir, "c.pem"), "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+	CU_ASSERT_EQUAL(cfg_load(conf, NULL, 0, &c, &errs), CFG_ERR_INVALID);
+	CU_ASSERT(errs.n >= 1 && strstr(errs.v[0].message, "is not a PEM certificate"));
+	cfg_errors_free(&errs);
+}
+
 int main(void)
 {
 	CU_pSuite s;
@@ -1479,5 +1529,6 @@ int main(void)
 	CU_add_test(s, "host:port", test_hostport_split);
 	CU_add_test(s, "schema", test_schema);
 	CU_add_test(s, "references", test_refs);
+	CU_add_test(s, "parse memo keyed on bytes and password", test_pem_memo);
 	return tu_run();
 }
