@@ -361,6 +361,16 @@ static bool handle_frame(struct tsession *s, const struct frame *f)
 	case FRAME_DATA:
 		if (s->state != TS_UP)
 			break;
+		/* A client may only send as the address it announced. */
+		if (is_server(dp)) {
+			struct tun_addr src;
+			if (tun_packet_src(f->payload + FRAME_VNET_LEN, f->len - FRAME_VNET_LEN, &src) < 0 ||
+			    !tun_addr_equal(&src, &s->addr.addr)) {
+				atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
+				log_debug("tunnel", "event=spoofed_source id=%lu peer=%s", s->id, s->peer);
+				return true;
+			}
+		}
 		dp_consume(dp, tun_dir(dp) == DP_UP ? DP_DOWN : DP_UP, f->len - FRAME_VNET_LEN);
 		atomic_fetch_add_explicit(tun_dir(dp) == DP_UP ? &st->packets_down : &st->packets_up, 1,
 					  memory_order_relaxed);
