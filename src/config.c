@@ -499,6 +499,13 @@ static void check_cross(struct loader *L)
 {
 	struct config *c = L->c;
 
+	/* The kernel removes IPv6 addresses from a link whose MTU drops below
+	 * the IPv6 minimum: the tunnel would silently die. */
+	if (req_known(L, CFG_REQ_TUN) && c->transport == CFG_TRANSPORT_TUN && c->network.address &&
+	    strchr(c->network.address, ':') && c->network.mtu < 1280 &&
+	    !(L->bad & (BIT(idx("network.address")) | BIT(idx("network.mtu")))))
+		row_err(L, idx("network.mtu"), true, "must be at least 1280 when network.address is ",
+			"IPv6");
 	if (!req_known(L, CFG_REQ_FORWARD_SERVER))
 		return;
 	if (cfg_required_holds(c, CFG_REQ_FORWARD_SERVER) && same_endpoint(c->tunnel.listen, c->forward.target))

@@ -132,8 +132,10 @@ static void session_close(struct fsession *s, const char *reason)
 	if (s->closed)
 		return;
 	s->closed = true;
+	char q[160];
+
 	log_info("forward", "event=session_close id=%lu peer=%s reason=%s up=%llu down=%llu", s->id,
-		 s->peer, reason, (unsigned long long)s->bytes[DP_UP],
+		 s->peer, log_quote(reason, q, sizeof(q)), (unsigned long long)s->bytes[DP_UP],
 		 (unsigned long long)s->bytes[DP_DOWN]);
 	dp_timer_cancel(dp, &s->deadline);
 	dp_timer_cancel(dp, &s->soon);

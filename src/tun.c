@@ -580,3 +580,17 @@ ssize_t tun_write(int fd, const void *buf, size_t len)
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
 }
+
+/* Traffic a host sends on any link by itself (IPv6 router solicitations
+ * from the device's fe80:: address, multicast): not for the tunnel, and
+ * not a drop worth counting. */
+bool tun_packet_link_noise(const void *pkt, size_t len)
+{
+	struct tun_addr src, dst;
+
+	if (tun_packet_dst(pkt, len, &dst) < 0 || tun_packet_src(pkt, len, &src) < 0)
+		return false;
+	if (dst.family == AF_INET)
+		return (dst.a[0] & 0xf0) == 0xe0 || (dst.a[0] == 255 && dst.a[1] == 255 && dst.a[2] == 255 && dst.a[3] == 255);
+	return dst.a[0] == 0xff || (src.a[0] == 0xfe && (src.a[1] & 0xc0) == 0x80);
+}

@@ -133,6 +133,9 @@ const char *tun_addr_str(const struct tun_addr *a, char *buf, size_t len);
 int tun_packet_dst(const void *pkt, size_t len, struct tun_addr *dst);
 /* The source address, likewise (the server checks it against the address
  * the client announced, so a client cannot speak for another). */
+/* Whether a packet is what a host sends on any link by itself: to a
+ * multicast or broadcast address, or from an IPv6 link-local address. */
+bool tun_packet_link_noise(const void *pkt, size_t len);
 int tun_packet_src(const void *pkt, size_t len, struct tun_addr *src);
 
 /*

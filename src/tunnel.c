@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/ssl.h>
@@ -133,7 +134,10 @@ static void session_close(struct tsession *s, const char *reason)
 	if (s->closed)
 		return;
 	s->closed = true;
-	log_info("tunnel", "event=session_close id=%lu peer=%s reason=%s", s->id, s->peer, reason);
+	char q[160];
+
+	log_info("tunnel", "event=session_close id=%lu peer=%s reason=%s", s->id, s->peer,
+		 log_quote(reason, q, sizeof(q)));
 	dp_timer_cancel(dp, &s->deadline);
 	dp_timer_cancel(dp, &s->keepalive);
 	if (s->h.fd >= 0) {
@@ -309,7 +313,8 @@ static void on_tun(struct dataplane *dp, struct dp_handler *h, uint32_t events)
 			continue;
 		struct tsession *s = route(dp, dst + FRAME_HDR_LEN + FRAME_VNET_LEN, plen - FRAME_VNET_LEN);
 		if (!s) {
-			atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
+			if (!tun_packet_link_noise(dst + FRAME_HDR_LEN + FRAME_VNET_LEN, plen - FRAME_VNET_LEN))
+				atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
 			continue;
 		}
 		if (s != only) {
@@ -355,7 +360,7 @@ static bool handle_frame(struct tsession *s, const struct frame *f)
 	struct dataplane *dp = s->dp;
 	struct tunnel *t = tn(dp);
 	struct tunnel_stats *st = dp_stats(dp);
-	char a[64], why[128];
+	char a[64], why[192], q[256];
 
 	switch (f->type) {
 	case FRAME_DATA:
@@ -364,9 +369,11 @@ static bool handle_frame(struct tsession *s, const struct frame *f)
 		/* A client may only send as the address it announced. */
 		if (is_server(dp)) {
 			struct tun_addr src;
-			if (tun_packet_src(f->payload + FRAME_VNET_LEN, f->len - FRAME_VNET_LEN, &src) < 0 ||
-			    !tun_addr_equal(&src, &s->addr.addr)) {
-				atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
+			const uint8_t *ip = f->payload + FRAME_VNET_LEN;
+			size_t iplen = f->len - FRAME_VNET_LEN;
+			if (tun_packet_src(ip, iplen, &src) < 0 || !tun_addr_equal(&src, &s->addr.addr)) {
+				if (!tun_packet_link_noise(ip, iplen))
+					atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
 				log_debug("tunnel", "event=spoofed_source id=%lu peer=%s", s->id, s->peer);
 				return true;
 			}
@@ -394,14 +401,17 @@ static bool handle_frame(struct tsession *s, const struct frame *f)
 		}
 		tun_addr_str(&p.addr, a, sizeof(a));
 		why[0] = '\0';
-		if (!tun_prefix_contains(&t->net, &p.addr))
+		if (version != FRAME_PROTO_VERSION)
+			snprintf(why, sizeof(why), "protocol version %u is not supported (this server speaks %u)",
+				 version, FRAME_PROTO_VERSION);
+		else if (!tun_prefix_contains(&t->net, &p.addr))
 			snprintf(why, sizeof(why), "address %s is outside this server's subnet", a);
 		else if (tun_addr_equal(&p.addr, &t->net.addr) || address_taken(dp, &p.addr))
 			snprintf(why, sizeof(why), "address %s is already taken", a);
 		if (why[0]) {
 			atomic_fetch_add_explicit(&st->peers_refused, 1, memory_order_relaxed);
 			log_warning("tunnel", "event=refused id=%lu peer=%s reason=%s", s->id, s->peer,
-				    log_quote(why, a, sizeof(a)));
+				    log_quote(why, q, sizeof(q)));
 			queue_frame(s, FRAME_REFUSE, why, strlen(why));
 			flush(s);
 			session_close(s, "address refused");
@@ -435,7 +445,7 @@ static bool handle_frame(struct tsession *s, const struct frame *f)
 		if (is_server(dp))
 			break;
 		log_error("tunnel", "event=refused_by_server server=%s reason=%s", s->peer,
-			  log_quote(frame_text(f, why, sizeof(why)), a, sizeof(a)));
+			  log_quote(frame_text(f, why, sizeof(why)), q, sizeof(q)));
 		session_close(s, "refused by server");
 		return false;
 	}
@@ -701,13 +711,15 @@ static void tn_swapped(struct dataplane *dp, struct dp_conf *old, struct dp_conf
 	char err[256];
 
 	if (cur->cfg->network.mtu != t->mtu) {
-		if (tun_set_mtu(t->ifname, cur->cfg->network.mtu, err, sizeof(err)) < 0)
+		if (tun_set_mtu(t->ifname, cur->cfg->network.mtu, err, sizeof(err)) < 0) {
+			/* t->mtu keeps what the device has: the next reload retries. */
 			log_error("tunnel", "event=mtu_failed interface=%s mtu=%d error=%s", t->ifname,
 				  cur->cfg->network.mtu, log_quote(err, (char[300]){ 0 }, 300));
-		else
+		} else {
 			log_info("tunnel", "event=mtu_changed interface=%s mtu=%d", t->ifname,
 				 cur->cfg->network.mtu);
-		t->mtu = cur->cfg->network.mtu;
+			t->mtu = cur->cfg->network.mtu;
+		}
 	}
 	if (old->tls == cur->tls)
 		return;
