@@ -89,6 +89,7 @@ t_cleanup() {
 	for pid in $T_PIDS; do
 		t_alive "$pid" || continue
 		kill -TERM "$pid" 2>/dev/null
+		kill -CONT "$pid" 2>/dev/null # in case a test stopped it
 		if ! t_wait_exit "$pid" "$T_TIMEOUT"; then
 			t_note "pid $pid ignored SIGTERM; sending SIGKILL"
 			kill -KILL "$pid" 2>/dev/null
@@ -111,9 +112,96 @@ t_tmpdir() {
 	chmod 0700 "$T_DIR"
 	trap t_cleanup EXIT
 	trap 'exit 1' HUP INT TERM
-	# Ports for configurations (nothing in these tests connects to them).
-	T_PORT_TUNNEL=$((20000 + RANDOM % 20000))
-	T_PORT_FORWARD=$((T_PORT_TUNNEL + 1))
+	# Ports for configurations (free when picked, see t_free_port).
+	T_PORT_TUNNEL=$(t_free_port) || exit 1
+	T_PORT_FORWARD=$(t_free_port) || exit 1
+}
+
+# t_port_busy PORT: some TCP socket on this host has PORT as its local port
+# (listening or connected, any address).  Without ss(8) nothing is busy.
+t_port_busy() {
+	command -v ss >/dev/null 2>&1 || return 1
+	[ -n "$(ss -Htan "sport = :$1" 2>/dev/null)" ]
+}
+
+# t_free_port: print a TCP port that no socket uses now, below the
+# ephemeral range (20000-32767), and not handed out before in this test
+# (remembered in $T_DIR/ports, so it works from $(...)).
+t_free_port() {
+	local i p used=$T_DIR/ports
+	for i in $(seq 1 500); do
+		p=$((20000 + RANDOM % 12768))
+		grep -qx "$p" "$used" 2>/dev/null && continue
+		t_port_busy "$p" && continue
+		echo "$p" >>"$used"
+		echo "$p"
+		return 0
+	done
+	t_fail "no free TCP port found"
+}
+
+# t_listening PORT: a TCP socket listens on PORT.
+t_listening() {
+	[ -n "$(ss -Htln "sport = :$1" 2>/dev/null)" ]
+}
+
+# t_until TIMEOUT WHAT CMD [ARG...]: poll CMD until it succeeds; fail
+# with "waited TIMEOUTs for WHAT" after TIMEOUT seconds.
+t_until() {
+	local limit=$1 what=$2
+	shift 2
+	local deadline=$(($(t_now_ms) + limit * 1000))
+	until "$@"; do
+		[ "$(t_now_ms)" -lt "$deadline" ] || t_fail "waited ${limit}s for $what"
+		sleep 0.02
+	done
+}
+
+# t_wait_listen PORT [TIMEOUT]: wait until something listens on PORT.
+t_wait_listen() {
+	t_until "${2:-$T_TIMEOUT}" "a listener on port $1" t_listening "$1"
+}
+
+# t_size FILE: its size in bytes (0 if missing).
+t_size() {
+	local n
+	n=$(stat -c %s "$1" 2>/dev/null)
+	echo "${n:-0}"
+}
+
+# t_size_ge FILE BYTES: FILE has at least BYTES bytes (for t_until, which
+# needs a command it can run again: t_until 30 "..." t_size_ge FILE N).
+t_size_ge() {
+	[ "$(t_size "$1")" -ge "$2" ]
+}
+
+# t_bg CMD [ARG...]: run CMD in the background with the caller's stdin
+# (redirect the call: t_bg socat ... <fifo), stopped by PID at exit like
+# the daemons; its PID is in T_BG_PID.
+t_bg() {
+	"$@" <&0 &
+	T_BG_PID=$!
+	T_PIDS="$T_PIDS $T_BG_PID"
+}
+
+# t_new_server_identity NAME: a new EC key and a certificate for it
+# (CN=sssonector-server, the same SANs as the original) signed by the test
+# CA, as $T_PKI/NAME.key and $T_PKI/NAME.crt.
+t_new_server_identity() {
+	local tmp=$T_DIR/newid.$1
+	mkdir -p "$tmp"
+	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T_PKI/$1.key" 2>/dev/null ||
+		t_fail "openssl genpkey"
+	chmod 0600 "$T_PKI/$1.key"
+	openssl req -new -key "$T_PKI/$1.key" -subj "/CN=sssonector-server" \
+		-out "$tmp/req.csr" 2>/dev/null || t_fail "openssl req"
+	printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" \
+		"extendedKeyUsage=serverAuth" \
+		"subjectAltName=DNS:sssonector-server,DNS:localhost,IP:127.0.0.1,IP:::1" >"$tmp/req.ext"
+	openssl x509 -req -in "$tmp/req.csr" -CA "$T_PKI/ca.crt" -CAkey "$T_PKI/ca.key" \
+		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-extfile "$tmp/req.ext" -out "$T_PKI/$1.crt" 2>/dev/null || t_fail "openssl x509"
+	chmod 0644 "$T_PKI/$1.crt"
 }
 
 # t_pki: make a throwaway PKI in $T_DIR/pki (scripts/mkpki.sh).
