@@ -5,7 +5,7 @@
 # Build tools, libraries, and the tools the tests and the demo drive.
 SSS_PKGS=(gcc make autoconf automake libtool pkg-config
           libssl-dev openssl libconfig-dev libcunit1-dev libsnmp-dev
-          snmpd snmp smitools iproute2 procps psmisc
+          snmpd snmp snmptrapd smitools iproute2 procps psmisc
           iputils-ping socat)
 
 sss_install_deps() {

@@ -22,6 +22,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "config.h"
 #include "dataplane.h"
 #include "log.h"
@@ -142,6 +143,7 @@ int daemon_run(const struct daemon_opts *o)
 	struct engine *e = NULL;
 	struct watch *w = NULL;
 	struct dataplane *dp = NULL;
+	struct agent *ag = NULL;
 	static struct tunnel_stats tstats;
 	struct reload_outcome startup = { 0 };
 	bool pidfile_written = false;
@@ -160,6 +162,9 @@ int daemon_run(const struct daemon_opts *o)
 	engine_register(e, dp_component(dp));
 	engine_register(e, &log_component);
 	engine_register(e, watch_component(w));
+	/* SNMP (AgentX): monitor.* settings, write-back, notifications. */
+	ag = agent_new(e, &tstats);
+	agent_register(ag, e);
 
 	if (engine_reload(e, RELOAD_SRC_STARTUP, NULL, &startup) != RELOAD_APPLIED) {
 		print_errors(&startup.errors);
@@ -178,6 +183,9 @@ int daemon_run(const struct daemon_opts *o)
 		log_error("daemon", "event=setup_failed what=dataplane_thread");
 		goto out;
 	}
+	agent_publish_watch(ag, (int)watch_state(w), watch_events(w));
+	if (agent_start(ag) < 0)
+		goto out;
 	log_info("daemon", "event=ready version=%u pid=%ld config=%s", engine_version(e), (long)getpid(),
 		 o->config_path);
 
@@ -209,11 +217,13 @@ int daemon_run(const struct daemon_opts *o)
 		if (p[2].fd >= 0 && (p[2].revents & POLLIN))
 			watch_handle(w, now_ms());
 		watch_tick(w, now_ms());
+		agent_publish_watch(ag, (int)watch_state(w), watch_events(w));
 	}
 out:
 	reload_outcome_free(&startup);
 	if (pidfile_written)
 		unlink(o->pidfile);
+	agent_free(ag); /* stops the SNMP thread before the engine goes */
 	if (dp)
 		dp_stop(dp);
 	engine_free(e);

@@ -1,0 +1,483 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.c - the SNMP thread: Net-SNMP's agent library as an AgentX
+ * subagent of the host's snmpd.
+ *
+ * Every libnetsnmp call is made on this one thread.  The library is
+ * initialised once, the first time monitor.snmp_enabled is true, and never
+ * again (re-initialising it in one process is broken in 5.9.3): turning
+ * SNMP off unregisters the subtree, turning it on registers it again.  The
+ * library reconnects to snmpd by itself (AgentX ping every
+ * monitor.agentx_ping_s, taken from the next (re)connect); this file only
+ * logs one line per state change and keeps every synchronous AgentX call
+ * short (1 s to open, 500 ms afterwards, no retries), because a hung master
+ * blocks them.  Alarms run from this thread's poll loop, never from
+ * SIGALRM.  Net-SNMP's own log lines go into ours (subsys=netsnmp).
+ *
+ * The control thread reaches this thread only by storing the wanted state
+ * in atomics, queueing notifications, and writing an eventfd; it never
+ * waits for it.  It must never call into the engine except through
+ * engine_call() (mib.c does, with a time limit).
+ */
+#include "agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <net-snmp/net-snmp-config.h>
+#include <net-snmp/net-snmp-includes.h>
+#include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_callbacks.h>
+#include <net-snmp/library/large_fd_set.h>
+
+#include "config.h"
+#include "log.h"
+#include "mib.h"
+#include "reload.h"
+#include "util.h"
+
+#define AGENT_NAME "sssonector"
+#define OPEN_TIMEOUT_S 1           /* the AgentX Open (library default timeout) */
+#define SESSION_TIMEOUT_US 500000  /* every synchronous call after that */
+#define MAX_NOTES 64
+#define MAX_FDS 64
+
+struct agent {
+	struct engine *e;
+	struct mib *mib;
+	struct component comp;
+	char *socket;
+
+	/* Wanted state, written by the control thread (component commit). */
+	atomic_bool want_enabled, notifications, stop;
+	atomic_int ping_s;
+	int wake_fd;
+
+	pthread_mutex_t qlock;
+	struct mib_note q[MAX_NOTES];
+	size_t qn;
+	unsigned long dropped;
+
+	pthread_t thread;
+	bool started;
+
+	/* SNMP thread only. */
+	bool inited, registered, register_failed, connected;
+	bool in_init; /* init_snmp(): the library's MIB-loading chatter goes to debug */
+	int ping_applied;
+	char logbuf[2048];
+	size_t loglen;
+};
+
+/* The agent whose thread runs the library.  Net-SNMP's callbacks get it
+ * from here: the library frees callback client arguments at shutdown, so
+ * they are registered with none. */
+static struct agent *lib_agent;
+
+static void wake(struct agent *a)
+{
+	uint64_t one = 1;
+	ssize_t w = write(a->wake_fd, &one, sizeof(one));
+	(void)w;
+}
+
+/* ---- the engine component: monitor.* --------------------------------- */
+
+struct agent_staged {
+	bool enabled, notifications;
+	int ping;
+};
+
+static int comp_prepare(void *ctx, const struct config *old, const struct config *new_cfg, void **staged,
+			struct cfg_errors *errs)
+{
+	if (old && old->monitor.snmp_enabled == new_cfg->monitor.snmp_enabled &&
+	    old->monitor.notifications == new_cfg->monitor.notifications &&
+	    old->monitor.agentx_ping_s == new_cfg->monitor.agentx_ping_s)
+		return 0;
+	struct agent_staged *s = xmalloc(sizeof(*s));
+	s->enabled = new_cfg->monitor.snmp_enabled;
+	s->notifications = new_cfg->monitor.notifications;
+	s->ping = new_cfg->monitor.agentx_ping_s;
+	*staged = s;
+	return 0;
+}
+
+/* Swap the staged values with the wanted state (commit and revert). */
+static void comp_swap(void *ctx, void *staged)
+{
+	struct agent *a = ctx;
+	struct agent_staged *s = staged, old = {
+		.enabled = atomic_load(&a->want_enabled),
+		.notifications = atomic_load(&a->notifications),
+		.ping = atomic_load(&a->ping_s),
+	};
+
+	atomic_store(&a->want_enabled, s->enabled);
+	atomic_store(&a->notifications, s->notifications);
+	atomic_store(&a->ping_s, s->ping);
+	*s = old;
+	wake(a); /* applied by the SNMP thread; nobody waits for it */
+}
+
+static void comp_abort(void *ctx, void *staged)
+{
+	free(staged);
+}
+
+/* ---- notifications ---------------------------------------------------- */
+
+static void queue_note(struct agent *a, const struct mib_note *n)
+{
+	pthread_mutex_lock(&a->qlock);
+	if (a->qn < MAX_NOTES)
+		a->q[a->qn++] = *n;
+	else
+		a->dropped++;
+	pthread_mutex_unlock(&a->qlock);
+	wake(a);
+}
+
+/* The engine observer (control thread): every counted attempt but
+ * startup, unchanged, and held ones (a SET announces its own in COMMIT). */
+static void observe(void *ctx, const struct reload_event *ev)
+{
+	struct agent *a = ctx;
+	struct mib_note n = { .source = ev->source, .result = ev->result, .version = ev->version };
+
+	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED || ev->held)
+		return;
+	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
+		return;
+	size_t len = mib_utf8_cut(ev->error ? ev->error : "", sizeof(n.error) - 1);
+	memcpy(n.error, ev->error ? ev->error : "", len);
+	n.error[len] = '\0';
+	queue_note(a, &n);
+}
+
+/* From a SET's COMMIT (SNMP thread). */
+static void set_committed(void *ctx, const struct mib_note *n)
+{
+	struct agent *a = ctx;
+
+	if (atomic_load(&a->notifications))
+		queue_note(a, n);
+}
+
+/* Send what is queued, or drop it when there is nobody to send it to. */
+static void flush_notes(struct agent *a)
+{
+	struct mib_note q[MAX_NOTES];
+	size_t n;
+	unsigned long dropped;
+
+	pthread_mutex_lock(&a->qlock);
+	n = a->qn;
+	memcpy(q, a->q, n * sizeof(q[0]));
+	a->qn = 0;
+	dropped = a->dropped;
+	a->dropped = 0;
+	pthread_mutex_unlock(&a->qlock);
+	bool can = a->connected && a->registered && atomic_load(&a->notifications);
+	for (size_t i = 0; i < n && can; i++) {
+		mib_send_note(&q[i]);
+		log_debug("snmp", "event=notification name=%s source=%s version=%u",
+			  q[i].result == RELOAD_APPLIED ? "sssReloadApplied" : "sssReloadRejected",
+			  reload_source_name(q[i].source), q[i].version);
+	}
+	if (n && !can)
+		dropped += n;
+	if (dropped)
+		log_debug("snmp", "event=notification_dropped count=%lu connected=%d", dropped, a->connected);
+}
+
+/* ---- Net-SNMP callbacks (SNMP thread) -------------------------------------- */
+
+/* Lines the library prints about the connection: we log state changes
+ * ourselves, once. */
+static bool connection_chatter(const char *msg)
+{
+	static const char *const chatter[] = {
+		"AgentX master agent failed to respond to ping",
+		"AgentX master disconnected us",
+		"AgentX subagent connected",
+		"Failed to connect to the agentx master agent",
+	};
+	for (size_t i = 0; i < sizeof(chatter) / sizeof(chatter[0]); i++)
+		if (strstr(msg, chatter[i]))
+			return true;
+	return false;
+}
+
+static void log_line(int pri, const char *line, bool quiet)
+{
+	enum log_level lv = pri <= LOG_ERR ? LOG_LEVEL_ERROR : pri == LOG_WARNING ? LOG_LEVEL_WARNING
+				       : pri <= LOG_INFO ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
+	char q[1200];
+
+	if (!*line)
+		return;
+	if (quiet || connection_chatter(line))
+		lv = LOG_LEVEL_DEBUG;
+	log_msg(lv, "netsnmp", "event=netsnmp msg=%s", log_quote(line, q, sizeof(q)));
+}
+
+/* SNMP_CALLBACK_LOGGING: the library hands out pieces of lines. */
+static int on_log(int major, int minor, void *serverarg, void *clientarg)
+{
+	const struct snmp_log_message *slm = serverarg;
+	struct agent *a = lib_agent;
+
+	if (!slm || !slm->msg)
+		return 0;
+	for (const char *p = slm->msg; *p; p++) {
+		if (*p == '\n' || a->loglen == sizeof(a->logbuf) - 1) {
+			a->logbuf[a->loglen] = '\0';
+			log_line(slm->priority, a->logbuf, a->in_init);
+			a->loglen = 0;
+			if (*p == '\n')
+				continue;
+		}
+		a->logbuf[a->loglen++] = *p;
+	}
+	return 0;
+}
+
+static int on_connect(int major, int minor, void *serverarg, void *clientarg)
+{
+	struct agent *a = lib_agent;
+	netsnmp_session *s = serverarg;
+
+	if (s) {
+		/* Keep the synchronous calls (ping, register) short. */
+		s->timeout = SESSION_TIMEOUT_US;
+		s->retries = 0;
+	}
+	if (!a->connected)
+		log_info("snmp", "event=agentx state=connected socket=%s ping_s=%d", a->socket,
+			 netsnmp_ds_get_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL));
+	a->connected = true;
+	return 0;
+}
+
+static int on_disconnect(int major, int minor, void *serverarg, void *clientarg)
+{
+	struct agent *a = lib_agent;
+
+	if (a->connected)
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d", a->socket,
+			    netsnmp_ds_get_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL));
+	a->connected = false;
+	return 0;
+}
+
+/* ---- the thread -------------------------------------------------------------- */
+
+static void lib_init(struct agent *a)
+{
+	lib_agent = a;
+	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_log, NULL);
+	snmp_enable_calllog();
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_ALARM_DONT_USE_SIG, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_PERSIST_STATE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_LOAD, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DISABLE_PERSISTENT_SAVE, 1);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1); /* subagent */
+	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, a->socket);
+	init_agent(AGENT_NAME);
+	/* init_agent() resets these: set them after it. */
+	a->ping_applied = atomic_load(&a->ping_s);
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, a->ping_applied);
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_TIMEOUT, 1 * ONE_SEC);
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_RETRIES, 0);
+	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS, 1);
+	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_TIMEOUT, OPEN_TIMEOUT_S);
+	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_RETRIES, 0);
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START, on_connect, NULL);
+	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP, on_disconnect, NULL);
+	/* The daemon uses numeric OIDs only: load no MIB files. */
+	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIBDIRS, "");
+	a->in_init = true;
+	init_snmp(AGENT_NAME); /* connects (or arms the retry alarm) */
+	a->in_init = false;
+	a->inited = true;
+	if (!a->connected)
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d", a->socket,
+			    a->ping_applied);
+}
+
+/* Bring the library to the wanted state. */
+static void sync_state(struct agent *a)
+{
+	bool want = atomic_load(&a->want_enabled);
+	int ping = atomic_load(&a->ping_s);
+
+	if (want && !a->inited)
+		lib_init(a);
+	if (!a->inited)
+		return;
+	if (ping != a->ping_applied) {
+		netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL, ping);
+		a->ping_applied = ping;
+		log_info("snmp", "event=agentx ping_s=%d applies=next_connect", ping);
+	}
+	if (want && !a->registered && !a->register_failed) {
+		if (mib_register(a->mib) == 0) {
+			a->registered = true;
+			log_info("snmp", "event=snmp state=enabled subtree=%s", mib_root_text());
+		} else {
+			a->register_failed = true;
+			log_error("snmp", "event=snmp state=failed error=\"cannot register the subtree\"");
+		}
+	} else if (!want && a->registered) {
+		mib_unregister(a->mib);
+		a->registered = false;
+		log_info("snmp", "event=snmp state=disabled");
+	}
+	if (!want)
+		a->register_failed = false;
+}
+
+/* Wait for the wake-up fd, the library's sockets or its next timeout,
+ * then let the library do its work. */
+static void wait_and_process(struct agent *a)
+{
+	struct pollfd pfd[MAX_FDS];
+	nfds_t n = 0;
+	int timeout = -1;
+	netsnmp_large_fd_set fds;
+
+	pfd[n++] = (struct pollfd){ .fd = a->wake_fd, .events = POLLIN };
+	if (a->inited) {
+		int maxfd = 0, block = 1;
+		struct timeval tv = { 0 };
+		netsnmp_large_fd_set_init(&fds, FD_SETSIZE);
+		snmp_select_info2(&maxfd, &fds, &tv, &block);
+		for (int fd = 0; fd < maxfd && n < MAX_FDS; fd++)
+			if (NETSNMP_LARGE_FD_ISSET(fd, &fds))
+				pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (!block)
+			timeout = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+	}
+	int r = poll(pfd, n, timeout);
+	if (pfd[0].revents & POLLIN) {
+		uint64_t v;
+		ssize_t rd = read(a->wake_fd, &v, sizeof(v));
+		(void)rd;
+	}
+	if (!a->inited)
+		return;
+	NETSNMP_LARGE_FD_ZERO(&fds);
+	bool any = false;
+	for (nfds_t i = 1; r > 0 && i < n; i++)
+		if (pfd[i].revents) {
+			NETSNMP_LARGE_FD_SET(pfd[i].fd, &fds);
+			any = true;
+		}
+	if (any)
+		snmp_read2(&fds);
+	else
+		snmp_timeout(); /* requests whose time ran out */
+	run_alarms();
+	netsnmp_check_outstanding_agent_requests();
+	netsnmp_large_fd_set_cleanup(&fds);
+}
+
+static void *agent_main(void *arg)
+{
+	struct agent *a = arg;
+
+	while (!atomic_load(&a->stop)) {
+		sync_state(a);
+		flush_notes(a);
+		wait_and_process(a);
+	}
+	if (a->registered)
+		mib_unregister(a->mib);
+	a->registered = false;
+	if (a->inited)
+		snmp_shutdown(AGENT_NAME); /* closes the AgentX session */
+	return NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------------- */
+
+struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
+{
+	struct agent *a = xcalloc(1, sizeof(*a));
+
+	a->e = e;
+	a->mib = mib_new(e, ts);
+	a->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (a->wake_fd < 0)
+		abort();
+	pthread_mutex_init(&a->qlock, NULL);
+	atomic_init(&a->want_enabled, false);
+	atomic_init(&a->notifications, false);
+	atomic_init(&a->stop, false);
+	atomic_init(&a->ping_s, 15);
+	a->comp = (struct component){
+		.name = "snmp",
+		.prepare = comp_prepare,
+		.commit = comp_swap,
+		.revert = comp_swap,
+		.abort = comp_abort,
+		.ctx = a,
+	};
+	mib_set_notify(a->mib, set_committed, a);
+	return a;
+}
+
+void agent_register(struct agent *a, struct engine *e)
+{
+	engine_register(e, &a->comp);
+	engine_register(e, mib_component(a->mib));
+	engine_set_observer(e, observe, a);
+}
+
+int agent_start(struct agent *a)
+{
+	struct config *c = engine_current(a->e);
+
+	if (!c)
+		return -1;
+	a->socket = xstrdup(c->monitor.agentx_socket ? c->monitor.agentx_socket : "/var/agentx/master");
+	cfg_unref(c);
+	int r = pthread_create(&a->thread, NULL, agent_main, a);
+	if (r != 0) {
+		log_error("snmp", "event=setup_failed what=thread error=%s", strerror(r));
+		return -1;
+	}
+	a->started = true;
+	return 0;
+}
+
+void agent_publish_watch(struct agent *a, int state, uint32_t events)
+{
+	mib_publish_watch(a->mib, state, events);
+}
+
+void agent_free(struct agent *a)
+{
+	if (!a)
+		return;
+	if (a->started) {
+		atomic_store(&a->stop, true);
+		wake(a);
+		pthread_join(a->thread, NULL);
+	}
+	mib_free(a->mib);
+	close(a->wake_fd);
+	pthread_mutex_destroy(&a->qlock);
+	free(a->socket);
+	free(a);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * agent.h - the AgentX subagent: one SNMP thread that owns every
+ * libnetsnmp call (initialised once per process), connects to the host's
+ * snmpd, reconnects by itself, serves SSSONECTOR-MIB (mib.h) and sends the
+ * reload notifications.
+ *
+ * The control thread only posts to it (a wake-up eventfd and atomics); it
+ * never waits for it, and the data path never sees it.
+ */
+#ifndef SSS_AGENT_H
+#define SSS_AGENT_H
+
+#include <stdint.h>
+
+struct agent;
+struct engine;
+struct tunnel_stats;
+
+/* ts: the tunnel counters the MIB reads (owned by the caller, outlives the
+ * agent; may be NULL). */
+struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts);
+
+/* Register with the engine, before the startup reload: the component for
+ * monitor.snmp_enabled, monitor.agentx_ping_s and monitor.notifications,
+ * the SNMP write-back component, and the observer that turns every counted
+ * attempt (except startup, unchanged and held ones) into a notification. */
+void agent_register(struct agent *a, struct engine *e);
+
+/* Start the SNMP thread, after the startup reload succeeded (it reads
+ * monitor.agentx_socket from the running configuration).  Returns 0 or -1. */
+int agent_start(struct agent *a);
+
+/* The file watch's state and event count for the MIB (control thread). */
+void agent_publish_watch(struct agent *a, int state, uint32_t events);
+
+/* Stop the thread if it runs (unregisters, closes the AgentX session) and
+ * free everything.  NULL is fine. */
+void agent_free(struct agent *a);
+
+#endif

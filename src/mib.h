@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mib.h - SSSONECTOR-MIB's handlers: GETs read snapshots of the engine and
+ * of the tunnel counters; SETs turn one SET PDU into one engine request
+ * (validate in RESERVE2, apply and write back in ACTION, revert in UNDO,
+ * release and announce in COMMIT).
+ *
+ * The handler runs on the SNMP thread only.  It never applies anything
+ * itself: every change goes through engine_call() with a time limit well
+ * under the master agent's 1 s.  The write-back component it registers
+ * runs on the control thread, as every component does.
+ */
+#ifndef SSS_MIB_H
+#define SSS_MIB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reload.h"
+
+/* The module's root, 1.3.6.1.4.1.54321: the arc SSSonector has always
+ * documented, not a registered IANA PEN.  The one place it is written. */
+#define MIB_ROOT 1, 3, 6, 1, 4, 1, 54321
+#define MIB_ROOT_LEN 7
+
+/* How long a SET phase waits for the engine (the master waits 1 s). */
+#define MIB_CALL_TIMEOUT_MS 400
+
+struct mib;
+struct engine;
+struct tunnel_stats;
+struct component;
+
+/* Net-SNMP's handler types, declared by their struct tags so that this
+ * header does not need Net-SNMP's. */
+struct netsnmp_mib_handler_s;
+struct netsnmp_handler_registration_s;
+struct netsnmp_agent_request_info_s;
+struct netsnmp_request_info_s;
+
+/* A notification to send: what the engine observer or a SET's COMMIT saw. */
+struct mib_note {
+	enum reload_source source;
+	enum reload_result result; /* APPLIED -> sssReloadApplied, else sssReloadRejected */
+	uint32_t version;
+	char error[256];
+};
+
+/* ts may be NULL (all tunnel counters read 0). */
+struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts);
+void mib_free(struct mib *m);
+
+/* Where a SET's COMMIT hands its notification (called on the SNMP thread). */
+void mib_set_notify(struct mib *m, void (*fn)(void *ctx, const struct mib_note *n), void *ctx);
+
+/* The write-back component: register it with the engine (after the other
+ * components is best: a failure of a later prepare costs a second write). */
+const struct component *mib_component(struct mib *m);
+
+/* The file watch's state and event count, published by the control thread
+ * (sssWatchState, sssWatchEvents). */
+void mib_publish_watch(struct mib *m, int state, uint32_t events);
+
+/* The Net-SNMP handler of the subtree; handler->myvoid is the struct mib. */
+int mib_handler(struct netsnmp_mib_handler_s *handler, struct netsnmp_handler_registration_s *reginfo,
+		struct netsnmp_agent_request_info_s *reqinfo, struct netsnmp_request_info_s *requests);
+
+/* Register or unregister the subtree with the agent library (SNMP thread;
+ * the library must be initialised).  Returns 0 or -1. */
+int mib_register(struct mib *m);
+void mib_unregister(struct mib *m);
+
+/* The root as dotted text, "1.3.6.1.4.1.54321" (for logs). */
+const char *mib_root_text(void);
+
+/* Send a notification through the master (SNMP thread). */
+void mib_send_note(const struct mib_note *n);
+
+/* ---- pieces exposed for the unit tests ---------------------------------- */
+
+/* s cut to at most max bytes on a UTF-8 character boundary; returns the
+ * length kept. */
+size_t mib_utf8_cut(const char *s, size_t max);
+/* The changed-keys list as it is served: at most 255 bytes, a longer list
+ * cut after a whole key and ended with U+2026.  out must hold 256 bytes. */
+void mib_changed_text(const char *changed, char out[256]);
+/* DateAndTime, 11 octets, UTC. */
+void mib_date_and_time(const struct timespec *t, unsigned char out[11]);
+
+#endif
