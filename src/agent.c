@@ -401,11 +401,19 @@ static void *agent_main(void *arg)
 		flush_notes(a);
 		wait_and_process(a);
 	}
-	if (a->registered)
-		mib_unregister(a->mib);
+	/* No unregister here: closing the session drops our registrations in
+	 * the master, and an unregister on the way out re-enters the
+	 * library's callback lists (netsnmp_assert in _callback_lock). */
 	a->registered = false;
-	if (a->inited)
+	if (a->inited) {
+		/* The library logs while it clears its callback lists at
+		 * shutdown; our logging callback is on one of those lists and
+		 * would wait for its own lock (netsnmp_assert in
+		 * _callback_lock).  Nothing it says then is worth that. */
+		snmp_unregister_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_log, NULL, 1);
+		snmp_disable_log();
 		snmp_shutdown(AGENT_NAME); /* closes the AgentX session */
+	}
 	return NULL;
 }
 
