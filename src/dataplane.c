@@ -461,12 +461,19 @@ static void install(struct dataplane *dp, struct dp_conf *c)
 	dp->live = c;
 	if (dp->listening != c->listener) {
 		if (dp->listening) {
+			/* Stop accepting now, although sessions still hold the
+			 * conf (and so the socket) they came in under.  The socket
+			 * stays bound: a revert can listen on it again. */
 			dp_watch(dp, &dp->listen_h, 0);
+			shutdown(dp->listening->fd, SHUT_RDWR);
 			log_info("dataplane", "event=listener_closed listen=%s", dp->listening->addr);
 			listener_unref(dp->listening);
 		}
 		dp->listening = listener_ref(c->listener);
 		if (dp->listening) {
+			if (listen(dp->listening->fd, 128) < 0)
+				log_error("dataplane", "event=listen_failed listen=%s error=%s",
+					  dp->listening->addr, strerror(errno));
 			dp->listen_h.fd = dp->listening->fd;
 			dp->listen_h.events = 0;
 			dp_watch(dp, &dp->listen_h, EPOLLIN);

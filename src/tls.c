@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -248,7 +249,9 @@ static const char *fd_peer(SSL *ssl, char *buf, size_t len)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN] = "";
-	int fd = SSL_get_fd(ssl);
+	/* The data plane replaces the socket BIO with a BIO pair: the socket
+	 * is the one tls_session_new() was given, kept as app data (+1). */
+	int fd = (int)(intptr_t)SSL_get_app_data(ssl) - 1;
 
 	snprintf(buf, len, "-");
 	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
@@ -464,6 +467,7 @@ SSL *tls_session_new(struct tls_ctx *t, int fd)
 		goto fail;
 	if (SSL_set_fd(ssl, fd) != 1)
 		goto fail;
+	SSL_set_app_data(ssl, (void *)(intptr_t)(fd + 1));
 	if (t->server) {
 		SSL_set_accept_state(ssl);
 	} else {
