@@ -558,16 +558,44 @@ static void fw_swapped(struct dataplane *dp, struct dp_conf *old, struct dp_conf
 	}
 }
 
+/* Put s last in the session list. */
+static void move_to_tail(struct forward *f, struct fsession *s)
+{
+	struct fsession *tail = f->head;
+
+	if (!s->next)
+		return;
+	while (tail->next)
+		tail = tail->next;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		f->head = s->next;
+	s->next->prev = s->prev;
+	tail->next = s;
+	s->prev = tail;
+	s->next = NULL;
+}
+
+/* The buckets have tokens again.  The session woken first takes what it
+ * can, so the first one goes to the end of the list: over successive
+ * wake-ups every waiting session gets its turn first. */
 static void fw_unthrottled(struct dataplane *dp)
 {
+	struct fsession *first = NULL;
+
 	for (struct fsession *s = fw(dp)->head, *next; s; s = next) {
 		next = s->next;
 		if (s->closed || (!s->throttled[DP_UP] && !s->throttled[DP_DOWN]))
 			continue;
+		if (!first)
+			first = s;
 		s->throttled[DP_UP] = s->throttled[DP_DOWN] = false;
 		if (relay(s))
 			session_watch(s);
 	}
+	if (first && !first->closed)
+		move_to_tail(fw(dp), first);
 }
 
 static void fw_start(struct dataplane *dp)

@@ -740,14 +740,32 @@ static void tn_unthrottled(struct dataplane *dp)
 {
 	struct tunnel *t = tn(dp);
 
+	struct tsession *first = NULL;
+
 	t->tun_throttled = false;
 	for (struct tsession *s = t->head, *next; s; s = next) {
 		next = s->next;
 		if (s->closed || !s->throttled)
 			continue;
+		if (!first)
+			first = s;
 		s->throttled = false;
 		if (receive(s))
 			session_watch(s);
+	}
+	/* Whoever read first goes last next time (see forward.c). */
+	if (first && !first->closed && first->next) {
+		struct tsession *tail = first->next;
+		while (tail->next)
+			tail = tail->next;
+		if (first->prev)
+			first->prev->next = first->next;
+		else
+			t->head = first->next;
+		first->next->prev = first->prev;
+		tail->next = first;
+		first->prev = tail;
+		first->next = NULL;
 	}
 	tun_watch(dp);
 }
