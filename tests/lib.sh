@@ -128,8 +128,9 @@ t_port_busy() {
 # ephemeral range (20000-32767), and not handed out before in this test
 # (remembered in $T_DIR/ports, so it works from $(...)).
 t_free_port() {
-	local i p used=$T_DIR/ports
-	for i in $(seq 1 500); do
+	local n=0 p used=$T_DIR/ports
+	while [ "$n" -lt 500 ]; do
+		n=$((n + 1))
 		p=$((20000 + RANDOM % 12768))
 		grep -qx "$p" "$used" 2>/dev/null && continue
 		t_port_busy "$p" && continue
