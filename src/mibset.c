@@ -23,12 +23,10 @@
  * The phases run on the SNMP thread and reach the engine only through
  * engine_call() with MIB_CALL_TIMEOUT_MS; the functions named fn_* run on
  * the control thread.  A refusal the engine itself cannot see (a value in
- * an @include, a file that differs or cannot be written) is counted by
- * running a candidate through engine_reload() while the write-back
- * component vetoes it in prepare: counters, audit line, sssReloadLastError
- * and the sssReloadRejected notification then come from the engine like
- * for any other rejected attempt.  (An engine call that counts a refusal
- * directly would replace record_refusal() and the stand-in candidate.)
+ * an @include, a file that differs or cannot be written) is counted with
+ * engine_reject(): counters, audit line, sssReloadLastError and the
+ * sssReloadRejected notification then come from the engine like for any
+ * other rejected attempt.
  *
  * Two SET PDUs are not expected to interleave (snmpd runs one SET at a
  * time); if another attempt lands between ACTION and COMMIT it makes the
@@ -250,68 +248,12 @@ static void plan_free(struct plan *p)
 	cfg_errors_free(&p->why);
 }
 
-/*
- * Some valid candidate that differs from c, for counting a refusal whose
- * own candidate cannot be built (its value lives in an @include): another
- * SNMP-writable setting changed.  It never applies (the write-back
- * component vetoes it) and is never logged.  Returns 0 or -1.
- */
-static int stand_in_candidate(struct engine *e, const struct config *c, struct sbuf *out)
+/* Count a refused request as a rejected attempt with why as its reason:
+ * an apply error, like a write-back that fails inside ACTION. */
+static void record_refusal(struct txn *t, struct engine *e, const struct cfg_errors *why)
 {
-	struct cfg_errors errs = { 0 };
-	struct sbuf now = { 0 };
-	int ret = -1;
-
-	for (size_t i = 0; i < cfg_n_settings && ret < 0; i++) {
-		const struct cfg_setting *s = &cfg_settings[i];
-		char val[24];
-		if (!(s->flags & CFG_F_SNMP_WRITABLE))
-			continue;
-		sbuf_reset(&now);
-		cfg_value_format(c, s, true, &now);
-		if (s->type == CFG_T_BOOL)
-			snprintf(val, sizeof(val), "%s", strcmp(sbuf_str(&now), "true") == 0 ? "false" : "true");
-		else
-			snprintf(val, sizeof(val), "%lld", atoll(sbuf_str(&now)) == s->min ? s->min + 1 : s->min);
-		struct wb_edit ed = { s->key, val };
-		cfg_errors_clear(&errs);
-		if (wb_splice(c, &ed, 1, out, &errs) == 0 &&
-		    engine_validate(e, out->s, out->len, &errs) == RELOAD_APPLIED)
-			ret = 0;
-	}
-	cfg_errors_free(&errs);
-	sbuf_free(&now);
-	return ret;
-}
-
-/* Count a refused request as a rejected attempt with why as its reason
- * (see the top of the file).  cand: a candidate, or NULL. */
-static void record_refusal(struct txn *t, struct engine *e, const struct config *c, const struct sbuf *cand,
-			   const struct cfg_errors *why, bool hold)
-{
-	struct sbuf alt = { 0 };
-	struct reload_input in = { .hold = hold };
-
 	note_error(t, why);
-	if (cand) {
-		in.text = cand->s;
-		in.len = cand->len;
-	} else if (stand_in_candidate(e, c, &alt) == 0) {
-		in.text = alt.s;
-		in.len = alt.len;
-	} else {
-		struct sbuf line = { 0 };
-		char q[600];
-		cfg_error_format(&why->v[0], &line);
-		log_warning("snmp", "event=set result=refused counted=false error=%s",
-			    log_quote(sbuf_str(&line), q, sizeof(q)));
-		sbuf_free(&line);
-		return;
-	}
-	t->m->veto = why;
-	engine_reload(e, txn_source(t), &in, NULL);
-	t->m->veto = NULL;
-	sbuf_free(&alt);
+	engine_reject(e, txn_source(t), RELOAD_APPLY_ERROR, why);
 }
 
 /* An attempt the engine rejects by itself: run it so that it is counted. */
@@ -353,7 +295,7 @@ static void fn_reserve2(struct engine *e, void *arg)
 			goto out; /* nothing will be written */
 	}
 	if (p.why_status) {
-		record_refusal(t, e, c, p.have_cand ? &p.cand : NULL, &p.why, false);
+		record_refusal(t, e, &p.why);
 		t->status = p.why_status;
 	}
 out:
@@ -381,7 +323,7 @@ static void fn_action(struct engine *e, void *arg)
 		goto out;
 	}
 	if (!p.nothing && !p.have_cand) {
-		record_refusal(t, e, c, NULL, &p.why, false);
+		record_refusal(t, e, &p.why);
 		goto out;
 	}
 	if (p.nothing) {

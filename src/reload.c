@@ -430,6 +430,14 @@ out:
 	return result;
 }
 
+void engine_reject(struct engine *e, enum reload_source source, enum reload_result result,
+		   const struct cfg_errors *errs)
+{
+	record(e, source, result, errs, now_us());
+	log_rejected(e, source, result, errs);
+	announce(e, source, result);
+}
+
 enum reload_result engine_validate(struct engine *e, const void *text, size_t len,
 				   struct cfg_errors *errs)
 {

@@ -122,6 +122,12 @@ void engine_register(struct engine *e, const struct component *c);
 enum reload_result engine_reload(struct engine *e, enum reload_source source,
 				 const struct reload_input *in, struct reload_outcome *out);
 
+/* Count, log and announce an attempt refused before it reached the
+ * engine's own checks (an SNMP SET whose value cannot be written back):
+ * errs says why; result is how it counts.  Touches nothing else. */
+void engine_reject(struct engine *e, enum reload_source source, enum reload_result result,
+		   const struct cfg_errors *errs);
+
 /* Validate a candidate against the schema, resources and the running
  * configuration; touch nothing, count nothing.  Returns the result an
  * engine_reload of it would get before prepare (APPLIED means valid). */

@@ -437,6 +437,55 @@ static void test_audit_line(void)
 	engine_free(e);
 }
 
+
+/* ---- observer and engine_reject ----------------------------------------- */
+
+static int heard;
+static struct reload_event last_heard;
+
+static void observe(void *ctx, const struct reload_event *ev)
+{
+	heard++;
+	last_heard = *ev;
+}
+
+static void test_observer_and_reject(void)
+{
+	write_rate(1000, NULL);
+	struct engine *e = new_engine();
+	heard = 0;
+	engine_set_observer(e, observe, NULL);
+	CU_ASSERT_FATAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL) == RELOAD_APPLIED);
+	CU_ASSERT_EQUAL(heard, 1);
+
+	write_rate(2000, NULL);
+	struct reload_input hold = { .hold = true };
+	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_SNMP, &hold, NULL), RELOAD_APPLIED);
+	CU_ASSERT_EQUAL(heard, 2);
+	CU_ASSERT(last_heard.held);
+	engine_release(e);
+
+	/* A refusal the engine did not see itself: counted, announced, and
+	 * nothing else changes. */
+	struct cfg_errors why = { 0 };
+	cfg_errors_add(&why, conf, 3, "tunnel.upload_kbps", NULL, "the file differs from the running version");
+	journal[0] = '\0';
+	engine_reject(e, RELOAD_SRC_SNMP, RELOAD_APPLY_ERROR, &why);
+	CU_ASSERT_STRING_EQUAL(journal, "");
+	CU_ASSERT_EQUAL(engine_version(e), 2);
+	CU_ASSERT_EQUAL(heard, 3);
+	CU_ASSERT_EQUAL(last_heard.result, RELOAD_APPLY_ERROR);
+	CU_ASSERT_EQUAL(last_heard.source, RELOAD_SRC_SNMP);
+	CU_ASSERT_FALSE(last_heard.held);
+	struct reload_stats st;
+	engine_stats(e, &st);
+	CU_ASSERT_EQUAL(st.apply_errors, 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.last_error, "tunnel.upload_kbps: the file differs"));
+	check_invariant(e);
+	cfg_errors_free(&why);
+	engine_free(e);
+}
+
 /* ---- engine_call -------------------------------------------------------- */
 
 struct add_arg {
@@ -532,6 +581,7 @@ int main(void)
 	CU_add_test(s, "hold, revert, release", test_hold_revert_release);
 	CU_add_test(s, "history", test_history);
 	CU_add_test(s, "audit line", test_audit_line);
+	CU_add_test(s, "observer and engine_reject", test_observer_and_reject);
 	CU_add_test(s, "engine_call from another thread", test_engine_call);
 	CU_add_test(s, "engine_call timeout", test_engine_call_timeout);
 	int rc = tu_run();
