@@ -26,6 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+
 #include "config.h"
 #include "log.h"
 #include "net.h"
@@ -539,9 +541,13 @@ static void *dp_main(void *arg)
 		}
 		for (int i = 0; i < n; i++) {
 			struct dp_handler *h = evs[i].data.ptr;
+			/* SSL_get_error() reads the thread's error queue: what one
+			 * session left there must not fail the next one. */
+			ERR_clear_error();
 			if (h)
 				h->fn(dp, h, evs[i].events);
 		}
+		ERR_clear_error();
 		run_timers(dp);
 		for (size_t i = 0; i < dp->n_defer; i++)
 			dp->defer[i].fn(dp->defer[i].p);

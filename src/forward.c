@@ -139,6 +139,15 @@ static void session_close(struct fsession *s, const char *reason)
 		 (unsigned long long)s->bytes[DP_DOWN]);
 	dp_timer_cancel(dp, &s->deadline);
 	dp_timer_cancel(dp, &s->soon);
+	/* Closing on our side (stop, revocation): tell the peer properly,
+	 * best effort, so that it does not see a truncated stream. */
+	if (s->ssl && s->state == FS_RELAY && !s->close_notify_sent && !s->tls_broken) {
+		if (SSL_shutdown(s->ssl) >= 0)
+			tlsio_flush(&s->io);
+		/* Whatever failed here must not be read by the next session's
+		 * SSL_get_error(): the error queue is per thread. */
+		ERR_clear_error();
+	}
 	if (s->tls_h.fd >= 0) {
 		dp_watch(dp, &s->tls_h, 0);
 		close(s->tls_h.fd);

@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "config.h"
@@ -140,6 +141,13 @@ static void session_close(struct tsession *s, const char *reason)
 		 log_quote(reason, q, sizeof(q)));
 	dp_timer_cancel(dp, &s->deadline);
 	dp_timer_cancel(dp, &s->keepalive);
+	/* Tell the peer (best effort) so that it sees a close, not an error. */
+	if (s->ssl && s->state >= TS_HELLO) {
+		SSL_shutdown(s->ssl);
+		/* The error queue is per thread: a failure here must not be
+		 * read by the next session's SSL_get_error(). */
+		ERR_clear_error();
+	}
 	if (s->h.fd >= 0) {
 		dp_watch(dp, &s->h, 0);
 		close(s->h.fd);
