@@ -534,8 +534,9 @@ static void keepalive_tick(struct dataplane *dp, struct dp_timer *tm)
 		return;
 	}
 	queue_frame(s, FRAME_PING, NULL, 0);
-	if (flush(s))
-		session_watch(s);
+	if (!flush(s))
+		return; /* closed: its timers must stay cancelled */
+	session_watch(s);
 	dp_timer_set(dp, tm, now + (uint64_t)ka * 1000000000u);
 }
 
