@@ -419,6 +419,16 @@ void dp_consume(struct dataplane *dp, enum dp_dir d, size_t n)
 				  memory_order_relaxed);
 }
 
+const char *dp_handshake_failed(struct dataplane *dp, SSL *ssl, const char *peer)
+{
+	tls_log_errors("handshake", peer);
+	atomic_fetch_add_explicit(SSL_get_verify_result(ssl) == X509_V_ERR_APPLICATION_VERIFICATION
+					  ? &dp->stats->peers_refused
+					  : &dp->stats->handshake_failures,
+				  1, memory_order_relaxed);
+	return tls_verify_reason(ssl);
+}
+
 static void limiter_wake(struct dataplane *dp, struct dp_timer *t)
 {
 	if (dp->mode->unthrottled)

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <openssl/ssl.h>
+
 #include "limiter.h"
 
 struct config;
@@ -117,6 +119,12 @@ size_t dp_allow(struct dataplane *dp, enum dp_dir d, size_t want);
 void dp_consume(struct dataplane *dp, enum dp_dir d, size_t n);
 
 void dp_set_state(struct dataplane *dp, int state);
+
+/* A TLS handshake failed: log OpenSSL's errors with the peer, count it
+ * (peers_refused when allowed_peers refused the certificate, else
+ * handshake_failures) and return the reason, or NULL when the certificate
+ * was not the problem. */
+const char *dp_handshake_failed(struct dataplane *dp, SSL *ssl, const char *peer);
 
 /* Run fn(p) after the current batch of events (free a session whose
  * handlers may still appear later in the batch). */

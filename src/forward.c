@@ -360,16 +360,9 @@ static bool tls_begin(struct fsession *s, int fd)
 
 static void handshake_failed(struct fsession *s)
 {
-	struct tunnel_stats *st = dp_stats(s->dp);
-	const char *why = tls_verify_reason(s->ssl);
-	long v = SSL_get_verify_result(s->ssl);
+	const char *why = dp_handshake_failed(s->dp, s->ssl, s->peer);
 
-	tls_log_errors("handshake", s->peer);
 	tlsio_flush(&s->io); /* let the peer see our alert */
-	if (v == X509_V_ERR_APPLICATION_VERIFICATION)
-		atomic_fetch_add_explicit(&st->peers_refused, 1, memory_order_relaxed);
-	else
-		atomic_fetch_add_explicit(&st->handshake_failures, 1, memory_order_relaxed);
 	session_close(s, why ? why : s->io.eof ? "peer closed during the handshake" : "handshake failed");
 }
 

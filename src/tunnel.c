@@ -551,7 +551,6 @@ static void on_deadline(struct dataplane *dp, struct dp_timer *tm)
 static void handshake(struct tsession *s)
 {
 	struct dataplane *dp = s->dp;
-	struct tunnel_stats *st = dp_stats(dp);
 	char name[160];
 	int r = SSL_do_handshake(s->ssl);
 
@@ -561,15 +560,8 @@ static void handshake(struct tsession *s)
 			dp_watch(dp, &s->h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
 			return;
 		}
-		tls_log_errors("handshake", s->peer);
-		long v = SSL_get_verify_result(s->ssl);
-		if (v == X509_V_ERR_APPLICATION_VERIFICATION) {
-			atomic_fetch_add_explicit(&st->peers_refused, 1, memory_order_relaxed);
-			session_close(s, "peer not in tunnel.allowed_peers");
-		} else {
-			atomic_fetch_add_explicit(&st->handshake_failures, 1, memory_order_relaxed);
-			session_close(s, v != X509_V_OK ? X509_verify_cert_error_string(v) : "handshake failed");
-		}
+		const char *why = dp_handshake_failed(dp, s->ssl, s->peer);
+		session_close(s, why ? why : "handshake failed");
 		return;
 	}
 	log_info("tunnel", "event=handshake_done id=%lu peer=%s cert=%s version=%s cipher=%s", s->id,
