@@ -87,7 +87,7 @@ int main(int argc, char **argv)
 	unsigned char *orig;
 	size_t len;
 
-	if (n < 100 || read_file(path, &orig, &len) != 0) {
+	if (n < 100 || read_file(path, CFG_PEM_MAX, &orig, &len) != 0) {
 		fprintf(stderr, "bench_apply: cannot read %s (or N < 100)\n", path);
 		return 2;
 	}
