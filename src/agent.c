@@ -147,13 +147,13 @@ static void queue_note(struct agent *a, const struct mib_note *n)
 }
 
 /* The engine observer (control thread): every counted attempt but
- * startup, unchanged, and held ones (a SET announces its own in COMMIT). */
+ * startup and unchanged ones. */
 static void observe(void *ctx, const struct reload_event *ev)
 {
 	struct agent *a = ctx;
 	struct mib_note n = { .source = ev->source, .result = ev->result, .version = ev->version };
 
-	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED || ev->held)
+	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED)
 		return;
 	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
 		return;
@@ -161,15 +161,6 @@ static void observe(void *ctx, const struct reload_event *ev)
 	memcpy(n.error, ev->error ? ev->error : "", len);
 	n.error[len] = '\0';
 	queue_note(a, &n);
-}
-
-/* From a SET's COMMIT (SNMP thread). */
-static void set_committed(void *ctx, const struct mib_note *n)
-{
-	struct agent *a = ctx;
-
-	if (atomic_load(&a->notifications))
-		queue_note(a, n);
 }
 
 /* Send what is queued, or drop it when there is nobody to send it to. */
@@ -441,7 +432,6 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 		.abort = comp_abort,
 		.ctx = a,
 	};
-	mib_set_notify(a->mib, set_committed, a);
 	return a;
 }
 

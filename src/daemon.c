@@ -29,6 +29,7 @@
 #include "reload.h"
 #include "stats.h"
 #include "watch.h"
+#include "writeback.h"
 
 /* ---- the logging component ------------------------------------------- */
 
@@ -146,7 +147,7 @@ int daemon_run(const struct daemon_opts *o)
 	struct agent *ag = NULL;
 	static struct tunnel_stats tstats;
 	struct reload_outcome startup = { 0 };
-	bool pidfile_written = false;
+	bool pidfile_written = false, hup_pending = false;
 
 	log_use_syslog(o->syslog);
 	sfd = signals_setup(&set);
@@ -170,6 +171,9 @@ int daemon_run(const struct daemon_opts *o)
 		print_errors(&startup.errors);
 		goto out;
 	}
+	int stale = wb_clean_stale(o->config_path);
+	if (stale > 0)
+		log_info("daemon", "event=writeback_cleanup removed=%d path=%s", stale, o->config_path);
 	if (o->pidfile) {
 		int r = pidfile_write(o->pidfile);
 		if (r < 0) {
@@ -195,7 +199,8 @@ int daemon_run(const struct daemon_opts *o)
 			{ .fd = engine_call_fd(e), .events = POLLIN },
 			{ .fd = watch_fd(w), .events = POLLIN },
 		};
-		int timeout = watch_timeout(w, now_ms());
+		/* While a change is held the watch waits (see below). */
+		int held = engine_hold_wait(e), timeout = held ? held : watch_timeout(w, now_ms());
 
 		if (poll(p, p[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
 			log_error("daemon", "event=poll_failed error=%s", strerror(errno));
@@ -210,12 +215,19 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		if (hup) {
 			log_info("daemon", "event=signal signal=SIGHUP");
-			engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL);
+			hup_pending = true;
 		}
 		if (p[1].revents & POLLIN)
 			engine_run_calls(e);
 		if (p[2].fd >= 0 && (p[2].revents & POLLIN))
 			watch_handle(w, now_ms());
+		/* No attempt of ours while an SNMP SET holds a change open. */
+		if (engine_hold_wait(e))
+			continue;
+		if (hup_pending) {
+			hup_pending = false;
+			engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL);
+		}
 		watch_tick(w, now_ms());
 		agent_publish_watch(ag, (int)watch_state(w), watch_events(w));
 	}
