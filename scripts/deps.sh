@@ -6,7 +6,7 @@
 SSS_PKGS=(gcc make autoconf automake libtool pkg-config
           libssl-dev openssl libconfig-dev libcunit1-dev libsnmp-dev
           snmpd snmp snmptrapd smitools iproute2 procps psmisc
-          iputils-ping socat)
+          iputils-ping socat e2fsprogs util-linux mount)
 
 sss_install_deps() {
 	local p missing=()

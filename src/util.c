@@ -163,6 +163,8 @@ int read_file_stat(const char *path, size_t max, unsigned char **data, size_t *l
 		ret = -errno;
 		goto out;
 	}
+	if (out_st)
+		*out_st = st;
 	if (!S_ISREG(st.st_mode)) {
 		ret = not_regular(st.st_mode);
 		goto out;
@@ -204,8 +206,6 @@ int read_file_stat(const char *path, size_t max, unsigned char **data, size_t *l
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
-	if (out_st)
-		*out_st = st;
 	buf = NULL;
 	ret = 0;
 out:

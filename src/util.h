@@ -42,7 +42,8 @@ void free_wiped(void *p, size_t n);
  * untouched), or one of the READ_E_* refusals below.
  */
 int read_file(const char *path, size_t max, unsigned char **data, size_t *len);
-/* read_file, and the fstat of what was read into *st (when it was). */
+/* read_file, and the fstat of what was opened into *st (when it was read
+ * or refused). */
 struct stat;
 int read_file_stat(const char *path, size_t max, unsigned char **data, size_t *len, struct stat *st);
 

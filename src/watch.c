@@ -509,10 +509,16 @@ static int fp_disk(struct watch *w, uint8_t out[SHA256_LEN], unsigned char **tex
 	for (size_t i = 0; i < w->cur->n_files; i++) {
 		unsigned char *data;
 		size_t n;
-		int r = read_file(w->cur->files[i], w->cur->max[i], &data, &n);
+		struct stat st;
+		int r = read_file_stat(w->cur->files[i], w->cur->max[i], &data, &n, &st);
 		if (read_file_refused(r)) {
+			/* which file was refused, and why: another one is news */
+			struct { int64_t r, dev, ino, size, sec, nsec; } id = {
+				r, (int64_t)st.st_dev, (int64_t)st.st_ino, st.st_size, st.st_mtim.tv_sec,
+				st.st_mtim.tv_nsec
+			};
 			*refused = true;
-			fp_item(&b, &r, sizeof(r));
+			fp_item(&b, &id, sizeof(id));
 			continue;
 		}
 		if (r < 0) {
