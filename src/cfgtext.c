@@ -230,6 +230,49 @@ enum cfg_status cfg_text_expand(struct config *c, const char *dir, struct cfg_te
 	return X.invalid ? CFG_ERR_INVALID : CFG_OK;
 }
 
+int cfg_text_skeleton(const struct cfg_text *t, const struct config *c, struct sbuf *out, struct cfg_errors *errs)
+{
+	struct cfglex lx;
+	size_t copied = 0, run_start = 0, run_end = 0;
+	bool in_run = false;
+	int line;
+
+	sbuf_reset(out);
+	cfglex_init(&lx, t->text.s, t->text.len);
+	for (;;) {
+		struct cfglex_tok tok = cfglex_next(&lx);
+		if (tok.kind == CFGLEX_STRING) {
+			if (!in_run)
+				run_start = tok.start;
+			run_end = tok.end;
+			in_run = true;
+			continue;
+		}
+		if (in_run) {
+			/* the run becomes one 0, on as many lines as it took */
+			sbuf_addn(out, t->text.s + copied, run_start - copied);
+			sbuf_add(out, "0");
+			for (size_t p = run_start; p < run_end; p++)
+				if (t->text.s[p] == '\n')
+					sbuf_add(out, "\n");
+			copied = run_end;
+			in_run = false;
+		}
+		if (tok.kind == CFGLEX_INCLUDE) {
+			/* Only after another directive on its line: expand() read
+			 * that as text, libconfig would open it. */
+			const char *file = cfg_text_where(t, c, tok.line, &line);
+			cfg_errors_add(errs, file, line, NULL, NULL,
+				       "@include must be the first thing on its line (not after another @include)");
+			return -1;
+		}
+		if (tok.kind == CFGLEX_END)
+			break;
+	}
+	sbuf_addn(out, t->text.s + copied, t->text.len - copied);
+	return 0;
+}
+
 const char *cfg_text_where(const struct cfg_text *t, const struct config *c, int out_line, int *line)
 {
 	size_t lo = 0, hi = t->n_seg;

@@ -37,6 +37,18 @@ struct cfg_text {
  */
 enum cfg_status cfg_text_expand(struct config *c, const char *dir, struct cfg_text *t, struct cfg_errors *errs);
 
+/*
+ * The skeleton of t->text, for a first parse: every run of adjacent string
+ * literals (one value to libconfig) replaced by a 0 followed by as many
+ * newlines as the run spanned, so lines do not move.  Its syntax is the
+ * text's syntax, and a parse of it allocates no string: libconfig 1.5
+ * leaks the value of a string token that a syntax error discards (a whole
+ * 200 KB string per rejected reload).  Returns 0, or -1 with an error
+ * when t holds an @include directive (one that followed another on its
+ * line: cfg_text_expand left it as text, libconfig would open it).
+ */
+int cfg_text_skeleton(const struct cfg_text *t, const struct config *c, struct sbuf *out, struct cfg_errors *errs);
+
 /* The file (c->path or an include's path) and *line that line out_line
  * of t came from. */
 const char *cfg_text_where(const struct cfg_text *t, const struct config *c, int out_line, int *line);

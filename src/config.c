@@ -655,6 +655,7 @@ static enum cfg_status load(const char *path, const void *text, size_t len, bool
 	enum cfg_status ret = CFG_ERR_IO;
 	struct loader L = { .errs = errs };
 	size_t n0 = errs->n;
+	struct sbuf skeleton = { 0 };
 	config_t lc;
 	bool lc_live = false;
 
@@ -675,6 +676,18 @@ static enum cfg_status load(const char *path, const void *text, size_t len, bool
 	/* Every @include was expanded above: libconfig must never open a
 	 * file itself (see cfgtext.c).  Should a directive ever reach it,
 	 * names under /dev/null fail to open (ENOTDIR) instead. */
+	config_set_include_dir(&lc, "/dev/null");
+	/* The syntax first, on a text without strings (cfg_text_skeleton):
+	 * a syntax error found with the strings in place leaks them. */
+	ret = CFG_ERR_PARSE;
+	if (cfg_text_skeleton(&L.text, L.c, &skeleton, errs) < 0)
+		goto out;
+	if (!config_read_string(&lc, sbuf_str(&skeleton))) {
+		ret = parse_error(&L, &lc);
+		goto out;
+	}
+	config_destroy(&lc);
+	config_init(&lc);
 	config_set_include_dir(&lc, "/dev/null");
 	if (!config_read_string(&lc, sbuf_str(&L.text.text))) {
 		ret = parse_error(&L, &lc);
@@ -702,6 +715,7 @@ out:
 		config_destroy(&lc);
 	cfg_free(L.c);
 	cfg_text_free(&L.text);
+	sbuf_wipe(&skeleton);
 	free(L.dir);
 	return ret;
 }

@@ -1053,7 +1053,32 @@ static void test_include_hostile(void)
 	/* A last line that is a comment without a newline (a syntax error
 	 * in libconfig 1.5). */
 	include_case(dir, "forward = { target = \"127.0.0.1:5201\"; }; # the end", CFG_OK, NULL, 0);
+	/* A second directive after the first on its line is not read as text
+	 * that libconfig would then take for a directive. */
+	include_case(dir, "@include \"empty.inc\" @include \"/dev/zero\"\n", CFG_ERR_PARSE,
+		     "@include must be the first thing on its line", 3);
 	unlink(tu_path(dir, "fifo.inc"));
+}
+
+/* libconfig 1.5 leaks the string a syntax error discards; the syntax is
+ * checked on a text without strings first, so this program's leak check
+ * (LeakSanitizer in the sanitizer build) stays quiet, and the error is
+ * on the right line. */
+static void test_syntax_error_after_strings(void)
+{
+	const char *dir = tu_tmpdir();
+	char *conf = strdup(tu_path(dir, "s.conf"));
+	struct config *c = NULL;
+	struct cfg_errors errs = { 0 };
+
+	tu_write(conf, "mode = \"server\";\nx = \"a long string\"\n  \"and another\n over two lines\" }\n");
+	CU_ASSERT_EQUAL(load(conf, &c, &errs), CFG_ERR_PARSE);
+	CU_ASSERT(errs.n == 1 && strcmp(errs.v[0].message, "syntax error") == 0 && errs.v[0].line == 4);
+	cfg_errors_free(&errs);
+	tu_write(conf, "n\"\"\"\"\"\"\"\"dede");
+	CU_ASSERT_EQUAL(load(conf, &c, &errs), CFG_ERR_PARSE);
+	cfg_errors_free(&errs);
+	free(conf);
 }
 
 static struct config *must_load(const char *base, const char *k1, const char *v1, const char *k2,
@@ -1623,5 +1648,6 @@ int main(void)
 	CU_add_test(s, "references", test_refs);
 	CU_add_test(s, "parse memo keyed on bytes and password", test_pem_memo);
 	CU_add_test(s, "@include of what must not be read", test_include_hostile);
+	CU_add_test(s, "a syntax error after strings", test_syntax_error_after_strings);
 	return tu_run();
 }
