@@ -248,7 +248,8 @@ static bool set_string(struct loader *L, const struct cfg_setting *s, const conf
 		sbuf_free(&m);
 		return false;
 	}
-	if (!*v && s->type != CFG_T_IFNAME)
+	/* "" is a value only where it is the default (monitor.snmp_context) */
+	if (!*v && s->type != CFG_T_IFNAME && !(s->def && strcmp(s->def, "\"\"") == 0))
 		msg = "must not be empty";
 	else if (s->check)
 		msg = s->check(v);

@@ -49,6 +49,9 @@ void cfg_error_format(const struct cfg_error *e, struct sbuf *out);
 enum cfg_mode { CFG_MODE_SERVER = 0, CFG_MODE_CLIENT = 1 };
 enum cfg_transport { CFG_TRANSPORT_FORWARD = 0, CFG_TRANSPORT_TUN = 1 };
 enum cfg_tls_version { CFG_TLS_1_2 = 0, CFG_TLS_1_3 = 1 };
+/* monitor.snmp_write: what an SNMP SET may change, each level including
+ * the ones before it. */
+enum cfg_snmp_write { CFG_SNMP_WRITE_RATES = 0, CFG_SNMP_WRITE_RELOAD = 1, CFG_SNMP_WRITE_ALL = 2 };
 /* logging.level uses enum log_level's numbering (error, warning, info, debug). */
 
 /* The bytes of a file the configuration names (certificate, key, CA), read
@@ -107,6 +110,8 @@ struct config {
 		char *agentx_socket;
 		int agentx_ping_s;
 		bool notifications;
+		int snmp_write; /* enum cfg_snmp_write */
+		char *snmp_context;
 	} monitor;
 	struct {
 		int level;
@@ -211,6 +216,10 @@ const char *cfg_required_text(enum cfg_required r);
  * Returns 0, or -1 (host and port then undefined).
  */
 int cfg_hostport_split(const char *hostport, char *host, size_t host_len, int *port);
+
+/* name taken from dir unless it is absolute (malloc'd): how relative
+ * paths in a configuration, and @include names, are read. */
+char *cfg_path_resolve(const char *dir, const char *name);
 
 /* ---- loading and checking ------------------------------------------ */
 

@@ -101,8 +101,15 @@ void reload_outcome_free(struct reload_outcome *o)
 struct engine *engine_new(const char *path)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
+	char cwd[4096];
 
-	e->path = xstrdup(path);
+	/* Absolute, so that errors, the audit log and sssConfigFile name the
+	 * file wherever they are read; symlinks are kept (a ConfigMap's path
+	 * is the one to watch). */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		e->path = cfg_path_resolve(cwd, path);
+	else
+		e->path = xstrdup(path);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->qlock, NULL);
 	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

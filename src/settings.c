@@ -157,6 +157,20 @@ static const char *check_cidr(const char *v)
 	return len <= max ? NULL : msg;
 }
 
+/* An SNMP context name: what snmpd.conf's -Cn and snmp* -n accept
+ * without quoting, at most 32 octets (SnmpAdminString, contextName). */
+static const char *check_context(const char *v)
+{
+	if (strlen(v) > 32)
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			goto bad;
+	return NULL;
+bad:
+	return "must be at most 32 letters, digits, '-', '_' or '.'";
+}
+
 /* What the kernel's dev_valid_name() accepts. */
 static const char *check_ifname(const char *v)
 {
@@ -177,6 +191,8 @@ bad:
 static const char *const mode_values[] = { "server", "client", NULL };
 static const char *const transport_values[] = { "forward", "tun", NULL };
 static const char *const tls_values[] = { "1.2", "1.3", NULL };
+/* enum cfg_snmp_write's order */
+static const char *const snmp_write_values[] = { "rates", "reload", "all", NULL };
 /* enum log_level's order */
 static const char *const level_values[] = { "error", "warning", "info", "debug", NULL };
 
@@ -267,8 +283,16 @@ const struct cfg_setting cfg_settings[] = {
 	  .min = 1, .max = 3600, .def = "15",
 	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
 	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
-	  .def = "true",
-	  .doc = "send SNMP notifications" },
+	  .def = "true", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "send SNMP notifications (sssNotificationsEnabled)" },
+	{ .key = "monitor.snmp_context", .type = CFG_T_STRING, .offset = AT(monitor.snmp_context),
+	  .def = "\"\"", .check = check_context,
+	  .doc = "the SNMP context the subtree is registered in (\"\": the default context); "
+		 "one per daemon when several share one snmpd" },
+	{ .key = "monitor.snmp_write", .type = CFG_T_ENUM, .offset = AT(monitor.snmp_write),
+	  .values = snmp_write_values, .def = "\"rates\"",
+	  .doc = "what SNMP SETs may change: rates (the throttle objects and sssNotificationsEnabled), "
+		 "reload (also sssConfigReload), all (also sssConfigRollback)" },
 
 	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
 	  .values = level_values, .def = "\"info\"",
