@@ -6,7 +6,8 @@
 SSS_PKGS=(gcc make autoconf automake libtool pkg-config
           libssl-dev openssl libconfig-dev libcunit1-dev libsnmp-dev
           snmpd snmp snmptrapd smitools iproute2 procps psmisc
-          iputils-ping socat e2fsprogs util-linux mount)
+          iputils-ping socat e2fsprogs util-linux mount curl
+          prometheus-snmp-exporter)
 
 sss_install_deps() {
 	local p missing=()
