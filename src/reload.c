@@ -415,6 +415,13 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	struct config *old = swap_current(e, cand, source, sbuf_str(&keys));
 	cand = NULL;
 	result = RELOAD_APPLIED;
+	for (size_t i = 0; i < e->current->warnings.n; i++) {
+		struct sbuf w = { 0 };
+		cfg_warning_format(&e->current->warnings.v[i], &w);
+		log_warning("reload", "event=config_warning version=%u warning=%s", e->version,
+			    log_quote(sbuf_str(&w), q, sizeof(q)));
+		sbuf_free(&w);
+	}
 	sha256_hex(e->current->hash, hex);
 	hex[16] = '\0';
 	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s%s changed=%s",
