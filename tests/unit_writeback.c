@@ -122,7 +122,7 @@ static void test_into_group(void)
 {
 	struct config *c = load("group.conf",
 				"  # a } in a comment /* and { */\n"
-				"  allowed_peers = [ \"peer}1\", \"{peer2\" ];\n"
+				"  allowed_peers = [ \"cn:peer}1\", \"cn:{peer2\" ];\n"
 				"};\n"
 				"throttle = {\n"
 				"\tenabled = true;\n"
@@ -136,7 +136,7 @@ static void test_into_group(void)
 	};
 	splice_ok(c, ed, 3,
 		  "  # a } in a comment /* and { */\n"
-		  "  allowed_peers = [ \"peer}1\", \"{peer2\" ];\n"
+		  "  allowed_peers = [ \"cn:peer}1\", \"cn:{peer2\" ];\n"
 		  "  upload_kbps = 5000;\n"
 		  "  download_kbps = 6000;\n"
 		  "};\n"
