@@ -244,7 +244,8 @@ t_render() {
 			'tunnel.ca_file="@PKI@/ca.crt"' \
 			"forward.target=\"127.0.0.1:$T_PORT_FORWARD\"" \
 			'monitor.snmp_enabled=false' \
-			'reload.debounce_ms=100'
+			'reload.debounce_ms=100' \
+			"reload.state_dir=\"$T_DIR/state\""
 		local a
 		for a in "$@"; do printf '%s\n' "$a"; done
 	} | awk -v pki="$T_PKI" '
@@ -329,8 +330,13 @@ t_start() {
 		[ "$(t_now_ms)" -lt "$deadline" ] || t_fail "no event=ready within ${T_TIMEOUT}s"
 		sleep 0.02
 	done
-	grep -q "event=ready version=1 pid=$T_PID " "$T_LOG" ||
-		t_fail "the ready line does not say version=1 pid=$T_PID"
+	local ready
+	ready=$(grep -m1 -o -E "event=ready version=[0-9]+ pid=$T_PID " "$T_LOG") ||
+		t_fail "the ready line does not say version=N pid=$T_PID"
+	# The first start on a fresh state directory runs version 1; a
+	# restart continues the count (reload.state_dir).
+	T_VERSION=${ready#event=ready version=}
+	T_VERSION=${T_VERSION%% *}
 }
 
 # t_count PATTERN [FILE]: number of lines of FILE ($T_LOG) matching the ERE.
