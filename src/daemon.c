@@ -387,6 +387,16 @@ int daemon_run(const struct daemon_opts *o)
 	agent_register(ag, e);
 	engine_add_observer(e, notify_observe, &nt);
 
+	/* First the pidfile: a second daemon stops here, before it touches
+	 * anything. */
+	if (o->pidfile) {
+		pidfd = pidfile_open(o->pidfile, err, sizeof(err));
+		if (pidfd < 0) {
+			log_error("daemon", "event=setup_failed what=pidfile path=%s error=%s", o->pidfile,
+				  log_quote(err, q, sizeof(q)));
+			goto out;
+		}
+	}
 	startup_settings(o->config_path, &su);
 	if (state_setup(o->config_path, &su, o->user ? o->user : su.user, &st) < 0)
 		goto out;
@@ -416,16 +426,8 @@ int daemon_run(const struct daemon_opts *o)
 		snprintf(nt.note, sizeof(nt.note), " (last good: %s is invalid)", o->config_path);
 		sbuf_free(&why);
 	}
-	if (o->pidfile) {
-		pidfd = pidfile_open(o->pidfile, err, sizeof(err));
-		if (pidfd < 0) {
-			log_error("daemon", "event=setup_failed what=pidfile path=%s error=%s", o->pidfile,
-				  log_quote(err, q, sizeof(q)));
-			goto out;
-		}
-	}
-	/* Everything that needs root is open: the TUN device, the listeners,
-	 * the pidfile.  No other thread exists yet. */
+	/* Everything that needs root is open: the pidfile, the TUN device,
+	 * the listeners.  No other thread exists yet. */
 	running = engine_current(e);
 	if (privs_drop(o->user ? o->user : running->user, running, &errs) < 0) {
 		print_errors(&errs);

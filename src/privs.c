@@ -186,12 +186,6 @@ static int privs_prepare(void *ctx, const struct config *old, const struct confi
 		return 0; /* startup runs with what the daemon was started with */
 	check_listen(old, new_cfg, "tunnel.listen", errs);
 	check_listen(old, new_cfg, "forward.listen", errs);
-	if (new_cfg->transport == CFG_TRANSPORT_TUN && old->network.mtu != new_cfg->network.mtu &&
-	    !privs_have(CAP_NET_ADMIN))
-		cfg_errors_add(errs, new_cfg->path, new_cfg->line[cfg_setting_index(cfg_setting_find("network.mtu"))],
-			       "network.mtu", NULL,
-			       "changing the MTU needs CAP_NET_ADMIN, which the daemon does not have "
-			       "(restart required)");
 	return errs->n > before ? -1 : 0;
 }
 

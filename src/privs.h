@@ -31,8 +31,9 @@ int privs_drop(const char *user, const struct config *c, struct cfg_errors *errs
 bool privs_have(unsigned int cap);
 
 /* The engine component: rejects a listener moved below the unprivileged
- * port range without CAP_NET_BIND_SERVICE and a network.mtu change
- * without CAP_NET_ADMIN.  Commits nothing. */
+ * port range without CAP_NET_BIND_SERVICE (the one privilege a hot key can
+ * need that the daemon gives up: tun keeps CAP_NET_ADMIN for network.mtu,
+ * and the interface and address are restart-only).  Commits nothing. */
 const struct component *privs_component(void);
 
 #endif
