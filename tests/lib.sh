@@ -413,3 +413,30 @@ t_logfmt_escape() {
 t_version() {
 	grep -E 'event=reload result=' "$T_LOG" | tail -n 1 | sed -n 's/.* version=\([0-9]*\).*/\1/p'
 }
+
+# ---- a daemon that runs as a service user ----------------------------------
+
+# t_svc_dir NAME: $T_DIR/NAME owned by $T_SVC_USER (default nobody), with a
+# copy of the PKI that user can read (the keys 0600, its own); sets SVC.
+# $T_DIR becomes 0711 so that the user can reach it.
+t_svc_dir() {
+	local u=${T_SVC_USER:-nobody}
+	chmod 0711 "$T_DIR"
+	SVC=$T_DIR/$1
+	mkdir -p "$SVC/pki"
+	cp "$T_PKI"/server.crt "$T_PKI"/server.key "$T_PKI"/ca.crt "$T_PKI"/client.crt "$T_PKI"/client.key "$SVC/pki/"
+	chown -R "$u:$(id -g "$u")" "$SVC"
+	chmod 0700 "$SVC" "$SVC/pki"
+}
+
+# t_svc_conf FILE [SET...]: t_render with the copied PKI and the state in
+# $SVC/state, given to the service user before it is renamed into place
+# (a daemon running as that user reads it when the watch fires).
+t_svc_conf() {
+	local f=$1 u=${T_SVC_USER:-nobody}
+	shift
+	T_PKI=$SVC/pki t_render "reload.state_dir=\"$SVC/state\"" "$@" >"$f.tmp" || t_fail "cannot write $f"
+	chmod 0600 "$f.tmp"
+	chown "$u:$(id -g "$u")" "$f.tmp"
+	mv -f "$f.tmp" "$f"
+}
