@@ -8,25 +8,60 @@
 # in ./build, and runs `make check`: the CUnit programs and the shell
 # integration tests, which start their own daemons and services on loopback
 # with private ports, sockets and temp dirs.  Tests that need root skip with
-# a message when run as another user.
+# a message when run as another user.  Then, as release checks:
+#   - `make distcheck`: the tarball builds, installs, uninstalls cleanly and
+#     passes `make check` (built without libsystemd, so the datagram
+#     sd_notify path runs there; tests that need root, namespaces or minutes
+#     skip inside it, having run above);
+#   - scripts/package-test.sh (root only): the Debian package is built,
+#     installed, run as its service user, reloaded, removed and purged.
 #
-# Environment: SANITIZERS=0 builds without sanitizers.
+# Environment: SANITIZERS=0 builds without sanitizers; RELEASE_CHECKS=0
+# leaves out distcheck and the package test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 
-sss_install_deps
+extra=()
+[[ ${RELEASE_CHECKS:-1} == 1 && $(id -u) == 0 ]] && extra=("${SSS_PKG_TEST_PKGS[@]}")
+sss_install_deps "${extra[@]}"
 conf=(--enable-werror)
 [[ ${SANITIZERS:-1} == 1 ]] && conf+=(--enable-sanitizers)
 SSS_RECONFIGURE=1 sss_build "${conf[@]}"
 
 rc=0
 make -C build -j"$(nproc)" check || rc=$?
-# A plain summary line for readers and CI, from automake's own counts.
+passed=0 failed=0 skipped=0
+# automake's own counts
 log=build/test-suite.log
 if [[ -f $log ]]; then
 	((rc == 0)) || cat "$log"
-	awk '/^# (PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):/ { n[$2] = $3 }
-	     END { printf "%d passed, %d failed, %d skipped\n", n["PASS:"], n["FAIL:"] + n["ERROR:"] + n["XPASS:"], n["SKIP:"] }' "$log"
+	read -r passed failed skipped < <(awk '/^# (PASS|FAIL|SKIP|ERROR|XFAIL|XPASS):/ { n[$2] = $3 }
+	     END { print n["PASS:"] + 0, n["FAIL:"] + n["ERROR:"] + n["XPASS:"], n["SKIP:"] + 0 }' "$log")
 fi
+
+# release_check NAME CMD...: one more result in the summary
+release_check() {
+	local name=$1 t0=$SECONDS
+	shift
+	echo "== $name"
+	if "$@"; then
+		echo "$name: PASS ($((SECONDS - t0)) s)"
+		passed=$((passed + 1))
+	else
+		echo "$name: FAIL ($((SECONDS - t0)) s)"
+		failed=$((failed + 1))
+		rc=1
+	fi
+}
+if [[ ${RELEASE_CHECKS:-1} == 1 ]]; then
+	release_check "make distcheck" make -C build -j"$(nproc)" distcheck
+	if [[ $(id -u) == 0 ]]; then
+		release_check "package test" scripts/package-test.sh
+	else
+		echo "package test: SKIP (needs root)"
+		skipped=$((skipped + 1))
+	fi
+fi
+echo "$passed passed, $failed failed, $skipped skipped"
 exit "$rc"

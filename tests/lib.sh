@@ -50,6 +50,13 @@ t_skip() {
 	exit 77
 }
 
+# t_full_suite_only WHAT: skip inside `make distcheck` (SSS_DISTCHECK=1),
+# where the tarball's build re-runs the suite: tests that need root,
+# network namespaces or minutes run once, outside it.
+t_full_suite_only() {
+	[ -z "${SSS_DISTCHECK:-}" ] || t_skip "inside make distcheck ($1): the full suite runs it outside"
+}
+
 t_pass() {
 	printf '%s: PASS\n' "$T_NAME" >&2
 	exit 0
