@@ -9,9 +9,10 @@ bin=${1:-build/sssonector}
 
 # splice FILE BEGIN END TEXT: replace the lines between BEGIN and END
 splice() {
-	awk -v table="$4" -v begin="$2" -v end="$3" '
-		index($0, begin) == 1 { print; print table; skip = 1; next }
-		index($0, end) == 1 { skip = 0 }
+	# (through the environment: awk -v would read backslashes as escapes)
+	TABLE=$4 BEGIN_MARK=$2 END_MARK=$3 awk '
+		index($0, ENVIRON["BEGIN_MARK"]) == 1 { print; print ENVIRON["TABLE"]; skip = 1; next }
+		index($0, ENVIRON["END_MARK"]) == 1 { skip = 0 }
 		!skip { print }' "$1" >"$1.tmp"
 	mv "$1.tmp" "$1"
 	echo "updated $1"

@@ -69,7 +69,7 @@ fi
 files=(/usr/sbin/sssonector /lib/systemd/system/sssonector.service /etc/sssonector/sssonector.conf.example
 	/etc/snmp/snmpd.conf.d/sssonector.conf /usr/share/snmp/mibs/SSSONECTOR-MIB.txt
 	/usr/share/man/man8/sssonector.8.gz /usr/share/man/man5/sssonector.conf.5.gz
-	/usr/share/doc/sssonector/install.md /usr/share/doc/sssonector/copyright
+	/usr/share/doc/sssonector/install.md.gz /usr/share/doc/sssonector/copyright
 	/usr/share/doc/sssonector/examples/sssonector.service.d/tun.conf)
 for f in "${files[@]}"; do [[ -e $f ]] || fail "$f is not installed"; done
 conffiles=$(dpkg-query -W -f='${Conffiles}' sssonector)

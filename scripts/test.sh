@@ -9,6 +9,7 @@
 # integration tests, which start their own daemons and services on loopback
 # with private ports, sockets and temp dirs.  Tests that need root skip with
 # a message when run as another user.  Then, as release checks:
+#   - configure without CUnit: the daemon builds, make check says why not;
 #   - `make distcheck`: the tarball builds, installs, uninstalls cleanly and
 #     passes `make check` (built without libsystemd, so the datagram
 #     sd_notify path runs there; tests that need root, namespaces or minutes
@@ -54,7 +55,31 @@ release_check() {
 		rc=1
 	fi
 }
+# configure without CUnit: the daemon builds, configure says that the tests
+# are disabled, and make check refuses with the reason.
+without_cunit() {
+	local d pc f dir ret=1
+	d=$(mktemp -d)
+	mkdir "$d/pc"
+	for dir in $(pkg-config --variable pc_path pkg-config | tr : ' '); do
+		for f in "$dir"/*.pc; do
+			[[ -e $f && $(basename "$f") != cunit.pc ]] && ln -sf "$f" "$d/pc/"
+		done
+	done
+	if (cd "$d" && PKG_CONFIG_LIBDIR=$d/pc "$OLDPWD/configure" >configure.out 2>&1) &&
+		grep -q 'make check: disabled' "$d/configure.out" &&
+		make -C "$d" -j"$(nproc)" >"$d/make.out" 2>&1 && [[ -x $d/sssonector ]] &&
+		! make -C "$d" check >"$d/check.out" 2>&1 && grep -q 'make check needs CUnit' "$d/check.out" &&
+		! grep -q '^PASS\|^FAIL' "$d/check.out"; then
+		ret=0
+	else
+		tail -n 20 "$d"/*.out
+	fi
+	rm -rf "$d"
+	return "$ret"
+}
 if [[ ${RELEASE_CHECKS:-1} == 1 ]]; then
+	release_check "configure and make without CUnit" without_cunit
 	release_check "make distcheck" make -C build -j"$(nproc)" distcheck
 	if [[ $(id -u) == 0 ]]; then
 		release_check "package test" scripts/package-test.sh

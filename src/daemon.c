@@ -244,7 +244,7 @@ static void startup_settings(const char *path, struct startup *su)
 		config_init(&lc);
 		config_set_include_dir(&lc, slash ? dir : ".");
 		if (config_read_string(&lc, (const char *)text)) {
-			if (config_lookup_string(&lc, "reload.state_dir", &v) && (!*v || v[0] == '/'))
+			if (config_lookup_string(&lc, "reload.state_dir", &v) && v[0] == '/')
 				su->state_dir = xstrdup(v);
 			if (config_lookup_string(&lc, "reload.start_invalid", &v) && !strcmp(v, "refuse"))
 				su->start_invalid = CFG_START_REFUSE;
@@ -263,7 +263,7 @@ static void startup_settings(const char *path, struct startup *su)
 }
 
 /* Open the state directory (given to the service user when root is about
- * to switch to it).  *st stays NULL when reload.state_dir is "". */
+ * to switch to it). */
 static int state_setup(const char *path, const struct startup *su, const char *user, struct state **st)
 {
 	uid_t owner = (uid_t)-1;
@@ -272,10 +272,6 @@ static int state_setup(const char *path, const struct startup *su, const char *u
 	char err[600], q[700];
 
 	*st = NULL;
-	if (!*su->state_dir) {
-		log_info("daemon", "event=state dir=none");
-		return 0;
-	}
 	if (user && geteuid() == 0) {
 		struct passwd *pw = getpwnam(user);
 		if (pw) {
@@ -400,8 +396,7 @@ int daemon_run(const struct daemon_opts *o)
 	startup_settings(o->config_path, &su);
 	if (state_setup(o->config_path, &su, o->user ? o->user : su.user, &st) < 0)
 		goto out;
-	if (st)
-		engine_set_state(e, st);
+	engine_set_state(e, st);
 
 	if (engine_reload(e, RELOAD_SRC_STARTUP, NULL, &startup) != RELOAD_APPLIED) {
 		print_errors(&startup.errors);

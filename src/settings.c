@@ -181,10 +181,11 @@ static const char *check_user(const char *v)
 	return getpwnam(v) ? NULL : "no such user";
 }
 
-/* reload.state_dir: an absolute path, or "" for no state. */
+/* reload.state_dir: an absolute path (the state must not move with the
+ * working directory). */
 static const char *check_state_dir(const char *v)
 {
-	return !*v || v[0] == '/' ? NULL : "must be an absolute path, or \"\" to keep no state";
+	return v[0] == '/' ? NULL : "must be an absolute path";
 }
 
 /* ---- the table ------------------------------------------------------ */
@@ -307,7 +308,7 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "reload.state_dir", .type = CFG_T_STRING, .offset = AT(reload.state_dir),
 	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = check_state_dir,
 	  .doc = "where the version counter and the history survive restarts (one subdirectory "
-		 "per configuration file); \"\": nowhere" },
+		 "per configuration file)" },
 	{ .key = "reload.start_invalid", .type = CFG_T_ENUM, .offset = AT(reload.start_invalid),
 	  .values = start_invalid_values, .def = "\"last-good\"",
 	  .doc = "when the file is invalid at startup: refuse to start (exit 1), or start with the "
@@ -657,7 +658,7 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 		else if (s->check == check_user)
 			fputs("a user name", out);
 		else if (s->check == check_state_dir)
-			fputs("absolute path, or `\"\"`", out);
+			fputs("absolute path", out);
 		break;
 	}
 }

@@ -284,7 +284,8 @@ static int cmp_entry(const void *a, const void *b)
 	return x->version < y->version ? -1 : x->version > y->version;
 }
 
-static void load_entries(struct state *s, struct sbuf *warn)
+/* Call fn(s, name, version, ctx) for every dir/version-N file. */
+static void each_entry(struct state *s, void (*fn)(struct state *, const char *, uint32_t, void *), void *ctx)
 {
 	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -297,27 +298,35 @@ static void load_entries(struct state *s, struct sbuf *warn)
 	}
 	while ((de = readdir(d))) {
 		uint32_t v;
-		unsigned char *data;
-		size_t len;
-		struct state_entry e;
-		if (strncmp(de->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) != 0 ||
-		    !parse_u32(de->d_name + strlen(ENTRY_PREFIX), &v))
-			continue;
-		if (read_at(s->dirfd, de->d_name, &data, &len) < 0 || parse_entry(data, len, &e) < 0 ||
-		    e.version != v) {
-			if (warn)
-				sbuf_printf(warn, "%s/%s: damaged, ignored\n", s->dir, de->d_name);
-			free(data);
-			data = NULL;
-			continue;
-		}
-		free(data);
-		s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
-		s->v[s->n++] = e;
-		if (e.version > s->last)
-			s->last = e.version;
+		if (strncmp(de->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) == 0 &&
+		    parse_u32(de->d_name + strlen(ENTRY_PREFIX), &v))
+			fn(s, de->d_name, v, ctx);
 	}
 	closedir(d);
+}
+
+static void load_one(struct state *s, const char *name, uint32_t v, void *warn)
+{
+	unsigned char *data = NULL;
+	size_t len;
+	struct state_entry e;
+
+	if (read_at(s->dirfd, name, &data, &len) < 0 || parse_entry(data, len, &e) < 0 || e.version != v) {
+		if (warn)
+			sbuf_printf(warn, "%s/%s: damaged, ignored\n", s->dir, name);
+		free(data);
+		return;
+	}
+	free(data);
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
+	s->v[s->n++] = e;
+	if (e.version > s->last)
+		s->last = e.version;
+}
+
+static void load_entries(struct state *s, struct sbuf *warn)
+{
+	each_entry(s, load_one, warn);
 	if (s->n)
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
 }
@@ -475,22 +484,13 @@ int state_save(struct state *s, const struct state_entry *e, char *err, size_t e
 	return state_reserve(s, e->version, err, errlen);
 }
 
+static void trim_one(struct state *s, const char *name, uint32_t v, void *oldest)
+{
+	if (v < *(uint32_t *)oldest)
+		unlinkat(s->dirfd, name, 0);
+}
+
 void state_trim(struct state *s, uint32_t oldest)
 {
-	int fd = openat(s->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	while ((de = readdir(d))) {
-		uint32_t v;
-		if (strncmp(de->d_name, ENTRY_PREFIX, strlen(ENTRY_PREFIX)) == 0 &&
-		    parse_u32(de->d_name + strlen(ENTRY_PREFIX), &v) && v < oldest)
-			unlinkat(s->dirfd, de->d_name, 0);
-	}
-	closedir(d);
+	each_entry(s, trim_one, &oldest);
 }

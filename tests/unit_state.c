@@ -22,26 +22,17 @@
 #include "testutil.h"
 
 static const char *dir;   /* reload.state_dir */
-static const char *conf;  /* the configuration file */
+static const char *conf_dir;
+static const char *conf;  /* conf_dir/state.conf */
 
-static void write_rate(int kbps)
+/* The test configuration with throttle.burst_ms = ms (0 is invalid). */
+static void write_burst(int ms)
 {
-	const char *pki = tu_pki();
-	char text[4096];
+	char extra[1024];
 
-	snprintf(text, sizeof(text),
-		 "mode = \"server\";\n"
-		 "tunnel = {\n"
-		 "  listen = \"127.0.0.1:44301\";\n"
-		 "  cert_file = \"%s/server.crt\";\n"
-		 "  key_file = \"%s/server.key\";\n"
-		 "  ca_file = \"%s/ca.crt\";\n"
-		 "  upload_kbps = %d;\n"
-		 "};\n"
-		 "forward = { target = \"127.0.0.1:5201\"; };\n"
-		 "reload = { state_dir = \"%s\"; history = 4; };\n",
-		 pki, pki, pki, kbps, dir);
-	tu_write(conf, text);
+	snprintf(extra, sizeof(extra), "throttle = { burst_ms = %d; };\n"
+		 "reload = { state_dir = \"%s\"; history = 4; };", ms, dir);
+	tu_server_conf(conf_dir, "state.conf", extra);
 }
 
 static struct state *open_state(void)
@@ -144,13 +135,13 @@ static void test_engine_versions_survive(void)
 
 	/* start from an empty state */
 	dir = tu_tmpdir();
-	write_rate(1000);
+	write_burst(1000);
 	e = engine_with_state(&st);
 	CU_ASSERT_FATAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL) == RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 1);
-	write_rate(2000);
+	write_burst(2000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);
-	write_rate(3000);
+	write_burst(3000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL), RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 3);
 	struct config *c = engine_current(e);
@@ -161,13 +152,13 @@ static void test_engine_versions_survive(void)
 	cfg_unref(c);
 
 	/* An SNMP SET applied then undone: 4 is burned. */
-	write_rate(4000);
+	write_burst(4000);
 	struct reload_input hold = { .hold = true };
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_SNMP, &hold, NULL), RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 4);
 	engine_revert(e);
 	CU_ASSERT_EQUAL(engine_version(e), 3);
-	write_rate(5000);
+	write_burst(5000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 5);
 	engine_free(e);
@@ -187,7 +178,7 @@ static void test_engine_versions_survive(void)
 	CU_ASSERT_EQUAL(h[3].version, 2);
 	CU_ASSERT_EQUAL(h[0].source, RELOAD_SRC_STARTUP);
 	CU_ASSERT_EQUAL(h[2].source, RELOAD_SRC_SIGNAL);
-	CU_ASSERT_STRING_EQUAL(h[2].changed, "tunnel.upload_kbps");
+	CU_ASSERT_STRING_EQUAL(h[2].changed, "throttle.burst_ms");
 	engine_history_free(h, n);
 	struct reload_history one;
 	CU_ASSERT_EQUAL_FATAL(engine_history_find(e, 3, &one), 0);
@@ -195,7 +186,7 @@ static void test_engine_versions_survive(void)
 	CU_ASSERT_EQUAL(one.cfg->text_len, v3_len);
 	CU_ASSERT_EQUAL(memcmp(one.cfg->text, v3_text, v3_len), 0);
 	CU_ASSERT_EQUAL(memcmp(one.hash, v3_hash, SHA256_LEN), 0);
-	CU_ASSERT_EQUAL(one.cfg->tunnel.upload_kbps, 3000);
+	CU_ASSERT_EQUAL(one.cfg->throttle.burst_ms, 3000);
 	reload_history_clear(&one);
 	CU_ASSERT_NOT_EQUAL(engine_history_find(e, 4, &one), 0);
 	/* Rolled back as a new version, never as 3 again. */
@@ -217,21 +208,21 @@ static void test_last_good(void)
 	struct cfg_errors errs = { 0 };
 
 	dir = tu_tmpdir();
-	write_rate(1000);
+	write_burst(1000);
 	e = engine_with_state(&st);
 	CU_ASSERT_FATAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL) == RELOAD_APPLIED);
 	/* nothing stored yet: no last good version before the first start */
 	engine_free(e);
 	state_close(st);
 
-	write_rate(2000);
+	write_burst(2000);
 	e = engine_with_state(&st);
 	CU_ASSERT_FATAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL) == RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 2);
 	engine_free(e);
 	state_close(st);
 
-	write_rate(0); /* out of range */
+	write_burst(0); /* out of range */
 	e = engine_with_state(&st);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL), RELOAD_VALIDATION_ERROR);
 	CU_ASSERT_EQUAL(engine_start_last_good(e, &errs), 2);
@@ -239,14 +230,14 @@ static void test_last_good(void)
 	CU_ASSERT_EQUAL(engine_version(e), 2);
 	struct config *c = engine_current(e);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL(c->tunnel.upload_kbps, 2000);
+	CU_ASSERT_EQUAL(c->throttle.burst_ms, 2000);
 	cfg_unref(c);
 	struct reload_stats rs;
 	engine_stats(e, &rs);
 	CU_ASSERT_EQUAL(rs.last_result, RELOAD_VALIDATION_ERROR);
-	CU_ASSERT_PTR_NOT_NULL(strstr(rs.last_error, "tunnel.upload_kbps"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(rs.last_error, "throttle.burst_ms: must be between 1 and 10000"));
 	/* fixed: the next change gets a new number */
-	write_rate(3000);
+	write_burst(3000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 3);
 	engine_free(e);
@@ -254,7 +245,7 @@ static void test_last_good(void)
 
 	/* Without stored versions there is nothing to start with. */
 	dir = tu_tmpdir();
-	write_rate(0);
+	write_burst(0);
 	e = engine_with_state(&st);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL), RELOAD_VALIDATION_ERROR);
 	CU_ASSERT_EQUAL(engine_start_last_good(e, &errs), 0);
@@ -275,7 +266,7 @@ static void test_reserve_fails(void)
 	char path[1024];
 
 	dir = tu_tmpdir();
-	write_rate(1000);
+	write_burst(1000);
 	e = engine_with_state(&st);
 	CU_ASSERT_FATAL(engine_reload(e, RELOAD_SRC_STARTUP, NULL, NULL) == RELOAD_APPLIED);
 	/* last-version cannot be replaced while it is a non-empty directory
@@ -285,13 +276,13 @@ static void test_reserve_fails(void)
 	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
 	snprintf(path, sizeof(path), "%s/last-version/x", state_dir(st));
 	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
-	write_rate(2000);
+	write_burst(2000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_FILE, NULL, &out), RELOAD_APPLY_ERROR);
 	CU_ASSERT_EQUAL_FATAL(out.errors.n, 1);
 	CU_ASSERT_STRING_EQUAL(out.errors.v[0].key, "reload.state_dir");
 	CU_ASSERT_EQUAL(engine_version(e), 1);
 	struct config *c = engine_current(e);
-	CU_ASSERT_EQUAL(c->tunnel.upload_kbps, 1000);
+	CU_ASSERT_EQUAL(c->throttle.burst_ms, 1000);
 	cfg_unref(c);
 	reload_outcome_free(&out);
 	engine_free(e);
@@ -303,7 +294,8 @@ int main(void)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 99;
 	dir = tu_tmpdir();
-	conf = strdup(tu_path(tu_tmpdir(), "state.conf"));
+	conf_dir = tu_tmpdir();
+	conf = strdup(tu_path(conf_dir, "state.conf"));
 	CU_pSuite s = CU_add_suite("state", NULL, NULL);
 	CU_add_test(s, "store, read back, damage, lock", test_store_and_read);
 	CU_add_test(s, "versions and history survive a restart", test_engine_versions_survive);
