@@ -53,7 +53,7 @@ CONF
 conf 1000 >"$tmp/sssonector.conf"
 chmod 600 "$tmp/sssonector.conf"
 
-echo "# 1. in-process apply time and RSS ($RELOADS reloads)"
+echo "# 1. in-process apply time and RSS ($RELOADS reloads), then $RELOADS rejected ones"
 build-bench/bench/bench_apply "$tmp/sssonector.conf" "$RELOADS"
 
 echo "# 2. file save -> applied latency ($SAVES saves, debounce_ms=$DEBOUNCE_MS)"

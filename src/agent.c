@@ -149,7 +149,7 @@ static void queue_note(struct agent *a, const struct mib_note *n)
 }
 
 /* The engine observer (control thread): every counted attempt but
- * startup, unchanged, and held ones (a SET announces its own in COMMIT). */
+ * startup and unchanged ones. */
 static void observe(void *ctx, const struct reload_event *ev)
 {
 	struct agent *a = ctx;
@@ -157,7 +157,7 @@ static void observe(void *ctx, const struct reload_event *ev)
 
 	if (ev->kind != RELOAD_EV_DONE)
 		return;
-	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED || ev->held)
+	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED)
 		return;
 	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
 		return;
@@ -165,15 +165,6 @@ static void observe(void *ctx, const struct reload_event *ev)
 	memcpy(n.error, ev->error ? ev->error : "", len);
 	n.error[len] = '\0';
 	queue_note(a, &n);
-}
-
-/* From a SET's COMMIT (SNMP thread). */
-static void set_committed(void *ctx, const struct mib_note *n)
-{
-	struct agent *a = ctx;
-
-	if (atomic_load(&a->notifications))
-		queue_note(a, n);
 }
 
 /* Send what is queued, or drop it when there is nobody to send it to. */
@@ -480,7 +471,6 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 		.abort = comp_abort,
 		.ctx = a,
 	};
-	mib_set_notify(a->mib, set_committed, a);
 	return a;
 }
 

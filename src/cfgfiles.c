@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -37,32 +38,50 @@ static void file_err(const struct config *c, const char *key, const char *value,
 		       "%s%s", msg, arg);
 }
 
-/* Read the file setting key names into blob; false (and an error) if it
- * cannot be read. */
+/*
+ * Read the file setting key names into blob (a regular file of at most
+ * CFG_PEM_MAX bytes) and check who may change it: nobody but its owner
+ * for the key; for a certificate or CA file also its group when that is
+ * root's or the daemon's own (a CA file others can write lets them add a
+ * trust anchor that the file watch then applies).  The mode checked is
+ * the one of the file read.  False (and an error) if it cannot be read.
+ */
 static bool load_blob(const struct config *c, const char *key, const char *path, struct cfg_blob *blob,
 		      struct cfg_errors *errs)
 {
-	int r = read_file(path, &blob->data, &blob->len);
+	struct stat st;
+	struct sbuf why = { 0 };
+	int r = read_file_stat(path, CFG_PEM_MAX, &blob->data, &blob->len, &st);
+	bool is_key = strcmp(key, "tunnel.key_file") == 0;
 
 	if (r < 0) {
-		file_err(c, key, path, errs, "cannot read file: ", strerror(-r));
+		read_file_error(r, CFG_PEM_MAX, &why);
+		file_err(c, key, path, errs, sbuf_str(&why), "");
+		sbuf_free(&why);
 		return false;
 	}
+	if (is_key && (st.st_mode & S_IROTH))
+		file_err(c, key, path, errs, "private key file is readable by others (chmod o-r)", "");
+	if (st.st_mode & S_IWOTH)
+		file_err(c, key, path, errs, is_key ? "private key file is writable by others (chmod o-w)"
+						    : "is writable by others (chmod o-w)", "");
+	if ((st.st_mode & S_IWGRP) && (is_key || (st.st_gid != 0 && st.st_gid != getegid())))
+		file_err(c, key, path, errs, is_key ? "private key file is writable by group (chmod g-w)"
+						    : "is writable by a group other than root's or the daemon's (chmod g-w)", "");
 	return true;
 }
 
-static void check_key_mode(const struct config *c, const char *path, struct cfg_errors *errs)
+/* A file holding tunnel.key_password must not be readable by others. */
+static void check_secret_mode(const struct config *c, struct cfg_errors *errs)
 {
+	const struct cfg_setting *s = cfg_setting_find("tunnel.key_password");
+	size_t i = cfg_setting_index(s);
 	struct stat st;
 
-	if (stat(path, &st) < 0)
+	if (!(c->has & BIT(i)) || !c->src[i] || stat(c->src[i], &st) < 0 || !(st.st_mode & S_IROTH))
 		return;
-	if (st.st_mode & S_IROTH)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is readable by others (chmod o-r)", "");
-	if (st.st_mode & S_IWOTH)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is writable by others (chmod o-w)", "");
-	if (st.st_mode & S_IWGRP)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is writable by group (chmod g-w)", "");
+	cfg_errors_add(errs, c->src[i], c->line[i], s->key, NULL,
+		       "is in a file readable by others (chmod o-r %s)", c->src[i]);
 }
 
 /* Parse the certificate, key and CA bytes the snapshot holds (with the
@@ -158,8 +177,7 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 	bool loaded = (!c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs)) &
 		      (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) &
 		      (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs));
-	if (c->key.data)
-		check_key_mode(c, c->tunnel.key_file, errs);
+	check_secret_mode(c, errs);
 
 	uint8_t d[SHA256_LEN];
 	bool all = loaded && c->cert.data && c->key.data && c->ca.data;

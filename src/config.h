@@ -218,6 +218,15 @@ int cfg_hostport_split(const char *hostport, char *host, size_t host_len, int *p
 
 /* ---- loading and checking ------------------------------------------ */
 
+/* Limits on the files a configuration is made of (docs/configuration.md).
+ * A file over its limit, or one that is not a regular file, is refused
+ * before libconfig or OpenSSL sees a byte of it. */
+#define CFG_FILE_MAX (256 * 1024)      /* the configuration file, and each @include'd one */
+#define CFG_TEXT_MAX (1024 * 1024)     /* the configuration with its @includes expanded */
+#define CFG_PEM_MAX (4 * 1024 * 1024)  /* tunnel.cert_file, key_file, ca_file */
+#define CFG_MAX_INCLUDES 64            /* distinct @include'd files */
+#define CFG_INCLUDE_DEPTH 10           /* @include inside @include'd files, as libconfig */
+
 enum cfg_status {
 	CFG_OK = 0,
 	CFG_ERR_IO = 1,      /* the file cannot be read */
@@ -240,6 +249,11 @@ enum cfg_status {
  */
 enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct config **out,
 			 struct cfg_errors *errs);
+/* cfg_load without the resources: the files the settings name are not
+ * read or checked (cert, key and ca stay empty, the hash does not cover
+ * them).  For comparing what a text says, never for running it. */
+enum cfg_status cfg_parse(const char *path, const void *text, size_t len, struct config **out,
+			  struct cfg_errors *errs);
 
 /*
  * The rules against what is running: every CFG_F_RESTART setting that

@@ -37,6 +37,7 @@
 #include "state.h"
 #include "stats.h"
 #include "watch.h"
+#include "writeback.h"
 
 /* ---- the logging component ------------------------------------------- */
 
@@ -179,9 +180,6 @@ static void notify_observe(void *ctx, const struct reload_event *ev)
 			 : ev->result == RELOAD_UNCHANGED ? "unchanged" : "rejected",
 			 reload_source_name(ev->source), *ev->error ? ": " : "", ev->error);
 		break;
-	case RELOAD_EV_REVERT:
-		snprintf(status, sizeof(status), "version %u%s, last change undone", ev->version, n->note);
-		break;
 	default:
 		status[0] = '\0';
 		break;
@@ -235,7 +233,7 @@ static void startup_settings(const char *path, struct startup *su)
 		su->start_invalid = c->reload.start_invalid;
 		su->user = c->user ? xstrdup(c->user) : NULL;
 		cfg_unref(c);
-	} else if (read_file(path, &text, &len) == 0) {
+	} else if (read_file(path, CFG_FILE_MAX, &text, &len) == 0) {
 		config_t lc;
 		const char *v;
 		char *dir = xstrdup(path), *slash = strrchr(dir, '/');
@@ -255,7 +253,7 @@ static void startup_settings(const char *path, struct startup *su)
 		}
 		config_destroy(&lc);
 		free(dir);
-		free(text);
+		free_wiped(text, len); /* may hold tunnel.key_password */
 	}
 	if (!su->state_dir)
 		su->state_dir = default_string("reload.state_dir");
@@ -361,6 +359,7 @@ int daemon_run(const struct daemon_opts *o)
 	struct notifier nt = { 0 };
 	struct config *running = NULL;
 	char err[256], q[700];
+	bool hup_pending = false;
 
 	log_use_syslog(o->syslog);
 	sfd = signals_setup(&set);
@@ -421,6 +420,9 @@ int daemon_run(const struct daemon_opts *o)
 		snprintf(nt.note, sizeof(nt.note), " (last good: %s is invalid)", o->config_path);
 		sbuf_free(&why);
 	}
+	int stale = wb_clean_stale(o->config_path);
+	if (stale > 0)
+		log_info("daemon", "event=writeback_cleanup removed=%d path=%s", stale, o->config_path);
 	/* Everything that needs root is open: the pidfile, the TUN device,
 	 * the listeners.  No other thread exists yet. */
 	running = engine_current(e);
@@ -454,7 +456,8 @@ int daemon_run(const struct daemon_opts *o)
 			{ .fd = engine_call_fd(e), .events = POLLIN },
 			{ .fd = watch_fd(w), .events = POLLIN },
 		};
-		int timeout = watch_timeout(w, now_ms());
+		/* While a change is held the watch waits (see below). */
+		int held = engine_hold_wait(e), timeout = held ? held : watch_timeout(w, now_ms());
 
 		if (poll(p, p[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
 			log_error("daemon", "event=poll_failed error=%s", strerror(errno));
@@ -470,12 +473,19 @@ int daemon_run(const struct daemon_opts *o)
 		}
 		if (hup) {
 			log_info("daemon", "event=signal signal=SIGHUP");
-			engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL);
+			hup_pending = true;
 		}
 		if (p[1].revents & POLLIN)
 			engine_run_calls(e);
 		if (p[2].fd >= 0 && (p[2].revents & POLLIN))
 			watch_handle(w, now_ms());
+		/* No attempt of ours while an SNMP SET holds a change open. */
+		if (engine_hold_wait(e))
+			continue;
+		if (hup_pending) {
+			hup_pending = false;
+			engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL);
+		}
 		watch_tick(w, now_ms());
 		agent_publish_watch(ag, (int)watch_state(w), watch_events(w));
 	}

@@ -83,12 +83,6 @@ void mib_free(struct mib *m)
 	free(m);
 }
 
-void mib_set_notify(struct mib *m, void (*fn)(void *ctx, const struct mib_note *n), void *ctx)
-{
-	m->notify = fn;
-	m->notify_ctx = ctx;
-}
-
 const struct component *mib_component(struct mib *m)
 {
 	return &m->component;

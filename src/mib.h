@@ -50,9 +50,6 @@ struct mib_note {
 struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts);
 void mib_free(struct mib *m);
 
-/* Where a SET's COMMIT hands its notification (called on the SNMP thread). */
-void mib_set_notify(struct mib *m, void (*fn)(void *ctx, const struct mib_note *n), void *ctx);
-
 /* The write-back component: register it with the engine (after the other
  * components is best: a failure of a later prepare costs a second write). */
 const struct component *mib_component(struct mib *m);

@@ -49,8 +49,6 @@ struct mib {
 	netsnmp_handler_registration *reg; /* while registered (SNMP thread) */
 	_Atomic int watch_state;
 	_Atomic uint32_t watch_events;
-	void (*notify)(void *ctx, const struct mib_note *n);
-	void *notify_ctx;
 
 	/* The write-back component (control thread only). */
 	struct component component;

@@ -35,7 +35,10 @@ struct slot {
 struct call {
 	int refs; /* under engine.qlock */
 	enum { CALL_QUEUED, CALL_RUNNING, CALL_DONE, CALL_CANCELLED } state;
+	bool abandoned; /* the caller stopped waiting while fn ran: run undo after it */
+	bool posted;    /* engine_post: nobody waits, never cancelled */
 	void (*fn)(struct engine *, void *);
+	void (*undo)(struct engine *, void *);
 	void *arg;
 	void (*free_arg)(void *);
 	pthread_cond_t done;
@@ -57,9 +60,13 @@ struct engine {
 	struct reload_history *hist; /* oldest first */
 	size_t n_hist;
 
-	/* A committed change kept open by reload_input.hold. */
+	/* A committed change kept open by reload_input.hold: counted and
+	 * announced when it is released (applied) or reverted (failed). */
 	bool holding;
 	struct config *held_prev;
+	enum reload_source held_source;
+	uint32_t held_duration_us;
+	uint64_t held_at_ms;
 
 	struct observer {
 		void (*fn)(void *ctx, const struct reload_event *ev);
@@ -125,6 +132,7 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	e->n_observers = 0; /* whoever listened may be gone already */
 	engine_release(e);
 	/* Nobody runs the queue any more: cancel what is left. */
 	pthread_mutex_lock(&e->qlock);
@@ -240,9 +248,16 @@ static void commit_all(struct engine *e)
 			e->slots[i].c.commit(e->slots[i].c.ctx, e->slots[i].staged);
 }
 
+static uint32_t since_us(uint64_t t0)
+{
+	uint64_t d = now_us() - t0;
+
+	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 /* Count one attempt and remember its result (under the lock). */
 static void record(struct engine *e, enum reload_source source, enum reload_result result,
-		   const struct cfg_errors *errs, uint64_t t0)
+		   const struct cfg_errors *errs, uint32_t duration_us)
 {
 	struct reload_stats *st = &e->stats;
 	struct sbuf first = { 0 };
@@ -277,8 +292,7 @@ static void record(struct engine *e, enum reload_source source, enum reload_resu
 	clock_gettime(CLOCK_REALTIME, &st->last_attempt_at);
 	if (result == RELOAD_APPLIED)
 		st->last_success_at = st->last_attempt_at;
-	uint64_t d = now_us() - t0;
-	st->last_duration_us = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	st->last_duration_us = duration_us;
 	pthread_mutex_unlock(&e->lock);
 	sbuf_free(&first);
 }
@@ -300,7 +314,6 @@ static void tell(struct engine *e, enum reload_event_kind kind, enum reload_sour
 		.result = result,
 		.version = e->version,
 		.error = kind == RELOAD_EV_DONE ? e->stats.last_error : "",
-		.held = e->holding,
 	};
 	for (size_t i = 0; i < e->n_observers; i++)
 		e->observers[i].fn(e->observers[i].ctx, &ev);
@@ -437,7 +450,7 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	cfg_diff(e->current, cand, &audit, &keys);
 	if (e->current && keys.len == 0) {
 		result = RELOAD_UNCHANGED;
-		record(e, source, result, NULL, t0);
+		record(e, source, result, NULL, since_us(t0));
 		log_info("reload", "event=reload result=unchanged source=%s version=%u",
 			 reload_source_name(source), e->version);
 		announce(e, source, result);
@@ -456,26 +469,30 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	commit_all(e);
 	struct config *old = swap_current(e, cand, source, sbuf_str(&keys));
 	cand = NULL;
+	result = RELOAD_APPLIED;
+	sha256_hex(e->current->hash, hex);
+	hex[16] = '\0';
+	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s%s changed=%s",
+		 e->version, reload_source_name(source), (unsigned long long)(now_us() - t0), hex,
+		 in->hold ? " held=1" : "",
+		 log_quote(source == RELOAD_SRC_STARTUP ? "" : sbuf_str(&audit), q, sizeof(q)));
 	if (in->hold) {
 		e->holding = true;
 		e->held_prev = old;
+		e->held_source = source;
+		e->held_duration_us = since_us(t0);
+		e->held_at_ms = now_ms();
 	} else {
 		abort_slots(e, e->n_slots);
 		cfg_unref(old);
+		record(e, source, result, NULL, since_us(t0));
+		announce(e, source, result);
 		persist_newest(e);
 	}
-	result = RELOAD_APPLIED;
-	record(e, source, result, NULL, t0);
-	sha256_hex(e->current->hash, hex);
-	hex[16] = '\0';
-	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s changed=%s",
-		 e->version, reload_source_name(source), (unsigned long long)(now_us() - t0), hex,
-		 log_quote(source == RELOAD_SRC_STARTUP ? "" : sbuf_str(&audit), q, sizeof(q)));
-	announce(e, source, result);
 	goto out;
 
 rejected:
-	record(e, source, result, &errs, t0);
+	record(e, source, result, &errs, since_us(t0));
 	log_rejected(e, source, result, &errs);
 	announce(e, source, result);
 out:
@@ -496,7 +513,7 @@ out:
 void engine_reject(struct engine *e, enum reload_source source, enum reload_result result,
 		   const struct cfg_errors *errs)
 {
-	record(e, source, result, errs, now_us());
+	record(e, source, result, errs, 0);
 	log_rejected(e, source, result, errs);
 	announce(e, source, result);
 }
@@ -523,8 +540,11 @@ enum reload_result engine_validate(struct engine *e, const void *text, size_t le
 	return r;
 }
 
-void engine_revert(struct engine *e)
+void engine_revert(struct engine *e, const struct cfg_errors *why)
 {
+	struct sbuf line = { 0 };
+	char q[1200];
+
 	if (!e->holding)
 		return;
 	for (size_t i = e->n_slots; i-- > 0;)
@@ -534,19 +554,24 @@ void engine_revert(struct engine *e)
 
 	pthread_mutex_lock(&e->lock);
 	struct config *undone = e->current;
-	uint32_t undone_version = e->version;
 	e->current = e->held_prev;
 	e->n_hist--;
 	reload_history_clear(&e->hist[e->n_hist]);
-	/* The number of the undone change stays taken (last_version). */
+	/* The undone change's number stays taken (last_version): the next
+	 * change gets a new one, so a number never means two configurations. */
 	e->version = e->n_hist ? e->hist[e->n_hist - 1].version : 0;
 	e->holding = false;
 	e->held_prev = NULL;
 	history_trim(e);
 	pthread_mutex_unlock(&e->lock);
-	log_info("reload", "event=revert version=%u undone=%u", e->version, undone_version);
+	if (why && why->n)
+		cfg_error_format(&why->v[0], &line);
+	log_info("reload", "event=revert source=%s version=%u reason=%s", reload_source_name(e->held_source),
+		 e->version, log_quote(sbuf_str(&line), q, sizeof(q)));
+	record(e, e->held_source, RELOAD_APPLY_ERROR, why, e->held_duration_us);
+	announce(e, e->held_source, RELOAD_APPLY_ERROR);
+	sbuf_free(&line);
 	cfg_unref(undone);
-	tell(e, RELOAD_EV_REVERT, RELOAD_SRC_SNMP, 0);
 }
 
 void engine_release(struct engine *e)
@@ -560,8 +585,23 @@ void engine_release(struct engine *e)
 	e->holding = false;
 	history_trim(e);
 	pthread_mutex_unlock(&e->lock);
+	record(e, e->held_source, RELOAD_APPLIED, NULL, e->held_duration_us);
+	announce(e, e->held_source, RELOAD_APPLIED);
 	cfg_unref(prev);
 	persist_newest(e);
+}
+
+int engine_hold_wait(struct engine *e)
+{
+	if (!e->holding)
+		return 0;
+	uint64_t age = now_ms() - e->held_at_ms;
+	if (age < ENGINE_HOLD_MAX_MS)
+		return (int)(ENGINE_HOLD_MAX_MS - age);
+	log_warning("reload", "event=hold_expired source=%s version=%u held_ms=%llu action=release",
+		    reload_source_name(e->held_source), e->version, (unsigned long long)age);
+	engine_release(e);
+	return 0;
 }
 
 /* ---- state across restarts ------------------------------------------- */
@@ -628,8 +668,7 @@ uint32_t engine_start_last_good(struct engine *e, struct cfg_errors *errs)
 	e->version = e->hist[e->n_hist - 1].version;
 	history_trim(e);
 	pthread_mutex_unlock(&e->lock);
-	tell(e, RELOAD_EV_IDLE, RELOAD_SRC_STARTUP, 0);
-	return e->version;
+		return e->version;
 }
 
 /* ---- state for other threads ----------------------------------------- */
@@ -683,11 +722,27 @@ int engine_history_find(struct engine *e, uint32_t version, struct reload_histor
 
 /* ---- engine_call ------------------------------------------------------ */
 
+/* Append c to the queue and wake the control loop; returns with qlock held. */
+static void enqueue(struct engine *e, struct call *c)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&e->qlock);
+	if (e->qtail)
+		e->qtail->next = c;
+	else
+		e->qhead = c;
+	e->qtail = c;
+	ssize_t w = write(e->efd, &one, sizeof(one));
+	(void)w;
+}
+
 /* Called with qlock NOT held. */
 static void call_unref(struct call *c)
 {
 	/* refs only ever drops from 2 to 1 to 0; the two owners are the
-	 * caller and the queue, and both go through here. */
+	 * caller and the queue, and both go through here (a posted call has
+	 * only the queue). */
 	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
 		return;
 	if (c->free_arg)
@@ -699,6 +754,12 @@ static void call_unref(struct call *c)
 int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg,
 		void (*free_arg)(void *), int timeout_ms)
 {
+	return engine_call_undo(e, fn, NULL, arg, free_arg, timeout_ms);
+}
+
+int engine_call_undo(struct engine *e, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *),
+		     void *arg, void (*free_arg)(void *), int timeout_ms)
+{
 	struct call *c = xcalloc(1, sizeof(*c));
 	pthread_condattr_t ca;
 	struct timespec deadline;
@@ -706,6 +767,7 @@ int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg
 
 	c->refs = 2;
 	c->fn = fn;
+	c->undo = undo;
 	c->arg = arg;
 	c->free_arg = free_arg;
 	pthread_condattr_init(&ca);
@@ -721,19 +783,13 @@ int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg
 		deadline.tv_nsec -= 1000000000L;
 	}
 
-	pthread_mutex_lock(&e->qlock);
-	if (e->qtail)
-		e->qtail->next = c;
-	else
-		e->qhead = c;
-	e->qtail = c;
-	uint64_t one = 1;
-	ssize_t w = write(e->efd, &one, sizeof(one));
-	(void)w;
+	enqueue(e, c);
 	while (c->state == CALL_QUEUED || c->state == CALL_RUNNING) {
 		if (pthread_cond_timedwait(&c->done, &e->qlock, &deadline) == ETIMEDOUT) {
 			if (c->state == CALL_QUEUED)
 				c->state = CALL_CANCELLED;
+			else if (c->state == CALL_RUNNING)
+				c->abandoned = true;
 			ret = -ETIMEDOUT;
 			break;
 		}
@@ -743,6 +799,20 @@ int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg
 	pthread_mutex_unlock(&e->qlock);
 	call_unref(c);
 	return ret;
+}
+
+void engine_post(struct engine *e, void (*fn)(struct engine *, void *), void *arg, void (*free_arg)(void *))
+{
+	struct call *c = xcalloc(1, sizeof(*c));
+
+	c->refs = 1; /* the queue's only */
+	c->fn = fn;
+	c->arg = arg;
+	c->free_arg = free_arg;
+	c->posted = true;
+	pthread_cond_init(&c->done, NULL);
+	enqueue(e, c);
+	pthread_mutex_unlock(&e->qlock);
 }
 
 int engine_call_fd(const struct engine *e)
@@ -776,8 +846,13 @@ void engine_run_calls(struct engine *e)
 		pthread_mutex_lock(&e->qlock);
 		if (c->state == CALL_RUNNING)
 			c->state = CALL_DONE;
+		bool undo = c->abandoned && c->undo;
 		pthread_cond_signal(&c->done);
 		pthread_mutex_unlock(&e->qlock);
+		/* Nothing else ran in between: what fn did is undone before any
+		 * other attempt could make it final. */
+		if (undo)
+			c->undo(e, c->arg);
 		call_unref(c);
 	}
 }

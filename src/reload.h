@@ -134,14 +134,29 @@ void engine_reject(struct engine *e, enum reload_source source, enum reload_resu
 enum reload_result engine_validate(struct engine *e, const void *text, size_t len,
 				   struct cfg_errors *errs);
 
-/* After engine_reload with in->hold: undo the committed change (swap every
- * component back, restore the previous snapshot and history; the running
- * version goes back to the previous one, but the undone number stays
- * taken: the next change gets a new one); cannot fail; does nothing if
- * nothing is held.  The attempt stays counted. */
-void engine_revert(struct engine *e);
-/* After engine_reload with in->hold: make the change final. */
+/*
+ * A change applied with reload_input.hold is counted and announced only
+ * when its fate is known.  engine_revert undoes it (swaps every component
+ * back, restores the previous snapshot, version and history; cannot fail;
+ * does nothing if nothing is held) and counts the attempt as an apply
+ * error with why (may be NULL) as its reason; the running version goes
+ * back to the previous one, but the undone number stays taken: the next
+ * change gets a new one.  engine_release makes it final and counts it as
+ * applied; the next attempt releases it too.
+ */
+void engine_revert(struct engine *e, const struct cfg_errors *why);
 void engine_release(struct engine *e);
+
+/*
+ * While a change is held (an SNMP SET between ACTION and COMMIT/UNDO) the
+ * control loop starts no other attempt: a file edit or SIGHUP would make
+ * the change final before an UNDO could revert it.  Returns 0 when
+ * nothing is held, else the ms left before the hold expires; a hold older
+ * than ENGINE_HOLD_MAX_MS (the master agent never finished the SET) is
+ * released here, logged, and 0 returned.
+ */
+#define ENGINE_HOLD_MAX_MS 5000
+int engine_hold_wait(struct engine *e);
 bool engine_holding(const struct engine *e);
 
 /* The running snapshot (a new reference: cfg_unref it). */
@@ -162,21 +177,17 @@ void reload_history_clear(struct reload_history *h);
 
 /* What observers hear, on the control thread:
  *   RELOAD_EV_BEGIN   an attempt starts (before the file is read);
- *   RELOAD_EV_DONE    after every counted attempt (after the audit line);
+ *   RELOAD_EV_DONE    after every counted attempt (after the audit line); a
+ *                     held change when it is released or reverted;
  *   RELOAD_EV_IDLE    an attempt ended without being counted (a tentative
- *                     parse error: the watch reads the file again later);
- *   RELOAD_EV_REVERT  a held change was undone (version is the one
- *                     running again).
- * held: the change was applied with reload_input.hold and may still be
- * reverted; its owner announces it. */
-enum reload_event_kind { RELOAD_EV_BEGIN, RELOAD_EV_DONE, RELOAD_EV_IDLE, RELOAD_EV_REVERT };
+ *                     parse error: the watch reads the file again later). */
+enum reload_event_kind { RELOAD_EV_BEGIN, RELOAD_EV_DONE, RELOAD_EV_IDLE };
 struct reload_event {
 	enum reload_event_kind kind;
 	enum reload_source source;
 	enum reload_result result; /* DONE only */
 	uint32_t version;  /* running version afterwards */
 	const char *error; /* first error formatted, "" if none */
-	bool held;
 };
 
 /* Observers (the SNMP notifications, the service manager), called in the
@@ -221,6 +232,19 @@ uint32_t engine_start_last_good(struct engine *e, struct cfg_errors *errs);
  */
 int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg,
 		void (*free_arg)(void *), int timeout_ms);
+/*
+ * engine_call, and when the caller stops waiting while fn is running (the
+ * caller is told -ETIMEDOUT, so it must not be left in place), undo(e,
+ * arg) runs on the control thread right after fn, before anything else
+ * can run there.  A request that had not started is dropped as before.
+ */
+int engine_call_undo(struct engine *e, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *),
+		     void *arg, void (*free_arg)(void *), int timeout_ms);
+
+/* Queue fn(e, arg) for the control thread and return at once; it runs in
+ * order with the other requests and is never dropped (arg is freed with
+ * free_arg after it ran, or when the engine is freed). */
+void engine_post(struct engine *e, void (*fn)(struct engine *, void *), void *arg, void (*free_arg)(void *));
 
 /* The control loop polls this eventfd and calls engine_run_calls() when
  * it is readable. */

@@ -311,13 +311,18 @@ static void load_one(struct state *s, const char *name, uint32_t v, void *warn)
 	size_t len;
 	struct state_entry e;
 
-	if (read_at(s->dirfd, name, &data, &len) < 0 || parse_entry(data, len, &e) < 0 || e.version != v) {
+	if (read_at(s->dirfd, name, &data, &len) < 0) {
 		if (warn)
-			sbuf_printf(warn, "%s/%s: damaged, ignored\n", s->dir, name);
-		free(data);
+			sbuf_printf(warn, "%s/%s: unreadable, ignored\n", s->dir, name);
 		return;
 	}
-	free(data);
+	if (parse_entry(data, len, &e) < 0 || e.version != v) {
+		if (warn)
+			sbuf_printf(warn, "%s/%s: damaged, ignored\n", s->dir, name);
+		free_wiped(data, len);
+		return;
+	}
+	free_wiped(data, len);
 	s->v = xrealloc(s->v, (s->n + 1) * sizeof(*s->v));
 	s->v[s->n++] = e;
 	if (e.version > s->last)
@@ -414,7 +419,7 @@ void state_close(struct state *s)
 		return;
 	for (size_t i = 0; i < s->n; i++) {
 		free(s->v[i].changed);
-		free(s->v[i].text);
+		free_wiped(s->v[i].text, s->v[i].len); /* may hold tunnel.key_password */
 	}
 	free(s->v);
 	if (s->dirfd >= 0)

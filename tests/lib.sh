@@ -31,6 +31,7 @@ T_PID=
 T_LOG=
 T_CONF=
 T_PIDS=
+T_ON_EXIT=()
 
 t_note() { printf '%s: %s\n' "$T_NAME" "$*" >&2; }
 
@@ -91,8 +92,18 @@ t_wait_exit() {
 	return 0
 }
 
+# t_on_exit CMD [ARG...]: run CMD at exit, before the daemons are stopped
+# (last registered first): undo what rm -rf cannot (chattr +i, a frozen
+# file system, a mount).
+t_on_exit() {
+	T_ON_EXIT=("$(printf '%q ' "$@")" "${T_ON_EXIT[@]}")
+}
+
 t_cleanup() {
-	local pid
+	local pid cmd
+	for cmd in "${T_ON_EXIT[@]}"; do
+		eval "$cmd" || t_note "at exit: $cmd failed"
+	done
 	for pid in $T_PIDS; do
 		t_alive "$pid" || continue
 		kill -TERM "$pid" 2>/dev/null

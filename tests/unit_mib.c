@@ -55,16 +55,31 @@ static void *control(void *arg)
 	return NULL;
 }
 
-/* ---- notifications from COMMIT ------------------------------------------ */
+/* ---- what the engine announces (what the agent turns into notifications) -- */
 
-static int notes;
-static struct mib_note last_note;
+static int notes; /* applied changes announced, startup aside */
+static struct reload_event last_note;
 
-static void on_note(void *ctx, const struct mib_note *n)
+static void on_event(void *ctx, const struct reload_event *ev)
 {
-	notes++;
-	last_note = *n;
+	if (ev->result == RELOAD_APPLIED && ev->source != RELOAD_SRC_STARTUP) {
+		notes++;
+		last_note = *ev;
+	}
 }
+
+/* A slow component: its prepare takes longer than a SET phase may wait. */
+static atomic_bool slow_prepare;
+
+static int slow_prepare_fn(void *ctx, const struct config *old, const struct config *new_cfg, void **staged,
+			   struct cfg_errors *errs)
+{
+	if (atomic_load(&slow_prepare))
+		usleep((MIB_CALL_TIMEOUT_MS + 300) * 1000);
+	return 0;
+}
+
+static const struct component slow_component = { .name = "slow", .prepare = slow_prepare_fn };
 
 /* ---- the configuration ------------------------------------------------- */
 
@@ -102,8 +117,10 @@ static void setup(const char *extra)
 	write_conf(extra);
 	eng = engine_new(conf);
 	mib = mib_new(eng, &tstats);
-	mib_set_notify(mib, on_note, NULL);
+	engine_add_observer(eng, on_event, NULL);
+	engine_register(eng, &slow_component);
 	engine_register(eng, mib_component(mib));
+	atomic_store(&slow_prepare, false);
 	CU_ASSERT_EQUAL_FATAL(engine_reload(eng, RELOAD_SRC_STARTUP, NULL, NULL), RELOAD_APPLIED);
 	handler.myvoid = mib;
 	notes = 0;
@@ -114,11 +131,7 @@ static void setup(const char *extra)
 
 static char *file_text(void)
 {
-	unsigned char *d = NULL;
-	size_t n = 0;
-	if (read_file(conf, &d, &n) < 0)
-		return NULL;
-	return (char *)d;
+	return tu_read(conf);
 }
 
 static void stats(struct reload_stats *st)
@@ -169,6 +182,17 @@ static void req_free(struct req *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/* Wait until every request queued so far has run on the control thread
+ * (requests run in order, so a no-op's return is that condition). */
+static void noop(struct engine *e, void *arg)
+{
+}
+
+static void drain(void)
+{
+	CU_ASSERT_EQUAL(engine_call(eng, noop, NULL, NULL, 5000), 0);
+}
+
 static void run_mode(struct req *q, int mode)
 {
 	q->info.mode = mode;
@@ -204,6 +228,8 @@ static int set_pdu(struct req *q, bool undo, int *at)
 		run_mode(q, MODE_SET_UNDO);
 	else
 		run_mode(q, MODE_SET_FREE);
+	if (q->info.mode == MODE_SET_UNDO || q->info.mode == MODE_SET_COMMIT)
+		drain(); /* they are posted: let them run */
 	req_free(q);
 	return err;
 }
@@ -578,11 +604,49 @@ static void test_set_timeout(void)
 	CU_ASSERT_EQUAL(set1(o_upload, L(o_upload), ASN_UNSIGNED, 5000, NULL), SNMP_ERR_RESOURCEUNAVAILABLE);
 	CU_ASSERT(now_ms() - t0 < 1000); /* answered within the master's timeout */
 	atomic_store(&ctl_paused, false);
-	/* The dropped request never ran. */
-	usleep(100000);
+	/* The dropped request never ran: had it been kept, it would have run
+	 * before the drain's own request. */
+	drain();
 	stats(&after);
 	CU_ASSERT_EQUAL(after.attempts, before.attempts);
 	CU_ASSERT_EQUAL(engine_version(eng), 1);
+}
+
+/* ACTION outlives the phase's wait: the manager is told commitFailed, so
+ * the change it started is undone as soon as it ends, and counted as an
+ * apply error; the file keeps its bytes, nothing is announced as applied. */
+static void test_set_action_timeout(void)
+{
+	struct reload_stats st;
+	struct req q = { 0 };
+
+	setup(NULL);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	run_mode(&q, MODE_SET_RESERVE1);
+	run_mode(&q, MODE_SET_RESERVE2);
+	CU_ASSERT_EQUAL(first_error(&q, NULL), 0);
+	atomic_store(&slow_prepare, true);
+	run_mode(&q, MODE_SET_ACTION);
+	CU_ASSERT_EQUAL(first_error(&q, NULL), SNMP_ERR_COMMITFAILED);
+	run_mode(&q, MODE_SET_UNDO);
+	run_mode(&q, MODE_SET_FREE);
+	req_free(&q);
+	drain();
+	atomic_store(&slow_prepare, false);
+	CU_ASSERT_EQUAL(engine_version(eng), 1);
+	CU_ASSERT_FALSE(engine_holding(eng));
+	struct config *c = engine_current(eng);
+	CU_ASSERT_EQUAL(c->tunnel.upload_kbps, 10000);
+	cfg_unref(c);
+	char *t = file_text();
+	CU_ASSERT_STRING_EQUAL(t, original);
+	free(t);
+	stats(&st);
+	CU_ASSERT_EQUAL(st.successes, 1); /* startup only */
+	CU_ASSERT_EQUAL(st.apply_errors, 1);
+	CU_ASSERT_EQUAL(st.last_result, RELOAD_APPLY_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.last_error, "took longer than"));
+	CU_ASSERT_EQUAL(notes, 0);
 }
 
 /* ---- text helpers ------------------------------------------------------------- */
@@ -635,6 +699,7 @@ int main(void)
 	CU_add_test(s, "ACTION fails: commitFailed, nothing changed", test_set_commit_failed);
 	CU_add_test(s, "sssConfigReload and sssConfigRollback", test_reload_and_rollback);
 	CU_add_test(s, "a SET phase times out", test_set_timeout);
+	CU_add_test(s, "ACTION outlives its wait: undone, counted", test_set_action_timeout);
 	CU_add_test(s, "text and time helpers", test_text);
 	int rc = tu_run();
 	if (eng) {

@@ -156,7 +156,7 @@ static void test_engine_versions_survive(void)
 	struct reload_input hold = { .hold = true };
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_SNMP, &hold, NULL), RELOAD_APPLIED);
 	CU_ASSERT_EQUAL(engine_version(e), 4);
-	engine_revert(e);
+	engine_revert(e, NULL);
 	CU_ASSERT_EQUAL(engine_version(e), 3);
 	write_burst(5000);
 	CU_ASSERT_EQUAL(engine_reload(e, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);

@@ -539,7 +539,7 @@ static void test_ctx_errors(void)
 	};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "client.key"), &other, &other_len), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "client.key"), CFG_PEM_MAX, &other, &other_len), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cfg_blob *b = cases[i].field == 0 ? &c->cert : cases[i].field == 1 ? &c->key : &c->ca;
 		struct cfg_blob saved = *b;
@@ -680,7 +680,7 @@ static void test_pem_helpers(void)
 	size_t n = 0;
 	enum tls_key_error why = TLS_KEY_OK;
 
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.crt"), &d, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.crt"), CFG_PEM_MAX, &d, &n), 0);
 	size_t half = n / 2;
 	unsigned char *two = xmalloc(2 * n);
 	memcpy(two, d, n);
@@ -694,7 +694,7 @@ static void test_pem_helpers(void)
 	/* other PEM blocks (a key before the certificate) are skipped */
 	unsigned char *kd = NULL;
 	size_t kn = 0;
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.key"), &kd, &kn), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.key"), CFG_PEM_MAX, &kd, &kn), 0);
 	unsigned char *mixed = xmalloc(kn + n);
 	memcpy(mixed, kd, kn);
 	memcpy(mixed + kn, d, n);
@@ -707,7 +707,7 @@ static void test_pem_helpers(void)
 	CU_ASSERT_EQUAL(why, TLS_KEY_NOT_PEM);
 	free(two);
 	free(d);
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "server-enc.key"), &d, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "server-enc.key"), CFG_PEM_MAX, &d, &n), 0);
 	EVP_PKEY *k = tls_pem_key(d, n, "test-password", &why);
 	CU_ASSERT_PTR_NOT_NULL(k);
 	CU_ASSERT_EQUAL(why, TLS_KEY_OK);
