@@ -9,6 +9,8 @@
 # integration tests, which start their own daemons and services on loopback
 # with private ports, sockets and temp dirs.  Tests that need root skip with
 # a message when run as another user.  Then, as release checks:
+#   - make install into a DESTDIR: every file in its place, an edited snmpd
+#     drop-in kept, uninstall removes the rest;
 #   - configure without CUnit: the daemon builds, make check says why not;
 #   - `make distcheck`: the tarball builds, installs, uninstalls cleanly and
 #     passes `make check` (built without libsystemd, so the datagram
@@ -78,7 +80,32 @@ without_cunit() {
 	rm -rf "$d"
 	return "$ret"
 }
+# make install: the layout under a DESTDIR; an snmpd drop-in the
+# administrator edited is kept by a second install and by uninstall.
+install_layout() {
+	local d p ret=0
+	d=$(mktemp -d)
+	p=$(sed -n "s/^prefix = //p" build/Makefile)
+	make -C build install DESTDIR="$d" >"$d.log" 2>&1 || { tail -n 20 "$d.log"; rm -rf "$d" "$d.log"; return 1; }
+	for f in "$p/sbin/sssonector" "$p/share/snmp/mibs/SSSONECTOR-MIB.txt" "$p/etc/snmp/snmpd.conf.d/sssonector.conf" \
+		"$p/etc/sssonector/sssonector.conf.example" "$p/share/man/man8/sssonector.8" \
+		"$p/share/man/man5/sssonector.conf.5" "$p/share/doc/sssonector/install.md" \
+		"$p/share/doc/sssonector/examples/sssonector.service.d/tun.conf" \
+		"$(sed -n "s/^systemdsystemunitdir = //p" build/Makefile)/sssonector.service"; do
+		[[ -f $d$f ]] || { echo "make install: no $f"; ret=1; }
+	done
+	echo "# the administrator's edit" >>"$d$p/etc/snmp/snmpd.conf.d/sssonector.conf"
+	make -C build install DESTDIR="$d" >"$d.log" 2>&1 && make -C build uninstall DESTDIR="$d" >>"$d.log" 2>&1 || ret=1
+	grep -q "the administrator's edit" "$d$p/etc/snmp/snmpd.conf.d/sssonector.conf" ||
+		{ echo "make install replaced an edited snmpd drop-in"; ret=1; }
+	local left
+	left=$(find "$d" -type f ! -path "*/snmpd.conf.d/sssonector.conf")
+	[[ -z $left ]] || { echo "make uninstall left: $left"; ret=1; }
+	rm -rf "$d" "$d.log"
+	return "$ret"
+}
 if [[ ${RELEASE_CHECKS:-1} == 1 ]]; then
+	release_check "make install layout" install_layout
 	release_check "configure and make without CUnit" without_cunit
 	release_check "make distcheck" make -C build -j"$(nproc)" distcheck
 	if [[ $(id -u) == 0 ]]; then
