@@ -8,7 +8,10 @@
 # in ./build, and runs `make check`: the CUnit programs and the shell
 # integration tests, which start their own daemons and services on loopback
 # with private ports, sockets and temp dirs.  Tests that need root skip with
-# a message when run as another user.  Then, as release checks:
+# a message when run as another user.  Then:
+#   - the fuzz harnesses: `make fuzz` builds them with clang's libFuzzer
+#     and scripts/fuzz.sh runs each for FUZZ_SECONDS (60); anything found
+#     fails the run (docs/fuzzing.md);
 #   - make install into a DESTDIR: every file in its place, an edited snmpd
 #     drop-in kept, uninstall removes the rest;
 #   - configure without CUnit: the daemon builds, make check says why not;
@@ -19,15 +22,16 @@
 #   - scripts/package-test.sh (root only): the Debian package is built,
 #     installed, run as its service user, reloaded, removed and purged.
 #
-# Environment: SANITIZERS=0 builds without sanitizers; RELEASE_CHECKS=0
-# leaves out distcheck and the package test.
+# Environment: SANITIZERS=0 builds without sanitizers; FUZZ_SECONDS=0 skips
+# the fuzzers; RELEASE_CHECKS=0 leaves out the install, distcheck and
+# package checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 
 extra=()
 [[ ${RELEASE_CHECKS:-1} == 1 && $(id -u) == 0 ]] && extra=("${SSS_PKG_TEST_PKGS[@]}")
-sss_install_deps "${extra[@]}"
+sss_install_deps clang libclang-rt-14-dev "${extra[@]}"
 conf=(--enable-werror)
 [[ ${SANITIZERS:-1} == 1 ]] && conf+=(--enable-sanitizers)
 SSS_RECONFIGURE=1 sss_build "${conf[@]}"
@@ -104,6 +108,18 @@ install_layout() {
 	rm -rf "$d" "$d.log"
 	return "$ret"
 }
+# the fuzz harnesses (no clang with libFuzzer: make fuzz says so, no run)
+fuzzers() {
+	make -C build fuzz >build/fuzz.out 2>&1 || { cat build/fuzz.out; return 1; }
+	if [[ -x build/fuzz-build/tests/fuzz/fuzz_config ]]; then
+		scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+	else
+		cat build/fuzz.out
+	fi
+}
+if [[ ${FUZZ_SECONDS:-60} -gt 0 ]]; then
+	release_check "fuzzers" fuzzers
+fi
 if [[ ${RELEASE_CHECKS:-1} == 1 ]]; then
 	release_check "make install layout" install_layout
 	release_check "configure and make without CUnit" without_cunit

@@ -174,9 +174,10 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 		if (c->includes[k].blob.data)
 			check_conf_mode(c->includes[k].path, false, true, errs);
 
-	bool loaded = (!c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs)) &
-		      (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) &
-		      (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs));
+	/* all three, so that every problem is reported */
+	bool loaded = !c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs);
+	loaded = (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) && loaded;
+	loaded = (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs)) && loaded;
 	check_secret_mode(c, errs);
 
 	uint8_t d[SHA256_LEN];

@@ -249,9 +249,11 @@ int cfg_text_skeleton(const struct cfg_text *t, const struct config *c, struct s
 			continue;
 		}
 		if (in_run) {
-			/* the run becomes one 0, on as many lines as it took */
+			/* The run becomes one 0 on as many lines as it took,
+			 * spaced so that it cannot join a neighbour ("=0\"x\""
+			 * must not read as "=00"). */
 			sbuf_addn(out, t->text.s + copied, run_start - copied);
-			sbuf_add(out, "0");
+			sbuf_add(out, " 0 ");
 			for (size_t p = run_start; p < run_end; p++)
 				if (t->text.s[p] == '\n')
 					sbuf_add(out, "\n");

@@ -39,7 +39,7 @@ enum cfg_status cfg_text_expand(struct config *c, const char *dir, struct cfg_te
 
 /*
  * The skeleton of t->text, for a first parse: every run of adjacent string
- * literals (one value to libconfig) replaced by a 0 followed by as many
+ * literals (one value to libconfig) replaced by " 0 " followed by as many
  * newlines as the run spanned, so lines do not move.  Its syntax is the
  * text's syntax, and a parse of it allocates no string: libconfig 1.5
  * leaks the value of a string token that a syntax error discards (a whole
