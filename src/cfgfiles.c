@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -23,6 +24,7 @@
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "pki.h"
 #include "tls.h"
 
 #define BIT(i) (UINT64_C(1) << (i))
@@ -144,6 +146,134 @@ static void pem_digest(const struct config *c, uint8_t out[SHA256_LEN])
 	sbuf_free(&b);
 }
 
+/* ---- what changes with the date (never memoised) --------------------------- */
+
+/* A date error of certificate x (what: "the certificate", "CA certificate
+ * 2 of 3 (CN=ca)"), or a warning into c->warnings when it expires within
+ * tunnel.expiry_warn_days.  True when it is usable now. */
+static bool check_dates(struct config *c, const char *key, const char *path, const char *what, X509 *x,
+			time_t now, struct cfg_errors *errs)
+{
+	time_t na, warn = (time_t)c->tunnel.expiry_warn_days * 86400;
+	char when[40];
+	struct sbuf m = { 0 };
+	enum pki_validity v = pki_validity(x, now, &na);
+
+	if (v == PKI_NOT_YET_VALID) {
+		struct tm tm = { 0 };
+		ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
+		sbuf_printf(&m, "%s is not valid before %s", what, pki_time_text(timegm(&tm), when, sizeof(when)));
+	} else if (v == PKI_EXPIRED) {
+		sbuf_printf(&m, "%s expired on %s", what, pki_time_text(na, when, sizeof(when)));
+	} else if (warn && na - now < warn) {
+		sbuf_printf(&m, "%s expires on %s, in %lld days", what, pki_time_text(na, when, sizeof(when)),
+			    (long long)((na - now) / 86400));
+		file_err(c, key, path, &c->warnings, sbuf_str(&m), "");
+	}
+	if (v != PKI_VALID)
+		file_err(c, key, path, errs, sbuf_str(&m), "");
+	sbuf_free(&m);
+	return v == PKI_VALID;
+}
+
+/* The CRLs: each signed by a CA of ca_file, valid already, and past its
+ * nextUpdate a warning (an error with crl_expired = "refuse"). */
+static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct cfg_errors *errs)
+{
+	const char *key = "tunnel.crl_file", *path = c->tunnel.crl_file;
+	STACK_OF(X509_CRL) *crls = pki_pem_crls(c->crl.data, c->crl.len);
+	bool refuse = c->tunnel.crl_expired == CFG_CRL_EXPIRED_REFUSE;
+	struct sbuf m = { 0 };
+	char when[40], who[256];
+
+	if (!crls) {
+		file_err(c, key, path, errs, "contains no PEM CRL (or a damaged one)", "");
+		return;
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		time_t this_update, next_update;
+		sbuf_reset(&m);
+		pki_name_text(X509_CRL_get_issuer(crl), who, sizeof(who));
+		pki_crl_dates(crl, &this_update, &next_update);
+		if (!cas || !pki_crl_issuer(crl, cas)) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is not signed by a certificate of tunnel.ca_file", i + 1, who);
+			file_err(c, key, path, errs, sbuf_str(&m), "");
+		} else if (this_update > now) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is not valid before %s", i + 1, who,
+				    pki_time_text(this_update, when, sizeof(when)));
+			file_err(c, key, path, errs, sbuf_str(&m), "");
+		} else if (next_update && next_update < now) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is past its nextUpdate, %s%s", i + 1, who,
+				    pki_time_text(next_update, when, sizeof(when)),
+				    refuse ? " (tunnel.crl_expired = \"refuse\")" : ": it still applies; publish a new one");
+			file_err(c, key, path, refuse ? errs : &c->warnings, sbuf_str(&m), "");
+		}
+	}
+	sbuf_free(&m);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+}
+
+/* Whether ca_file builds a chain for the own certificate under
+ * tunnel.trust: the usual set-up has both ends under one CA, so a failure
+ * is worth a warning (not an error: the peer may use another CA). */
+static void check_own_chain(struct config *c, STACK_OF(X509) *certs, STACK_OF(X509) *cas)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_dup(certs);
+
+	if (!store || !xs || !untrusted)
+		abort();
+	for (int i = 0; i < sk_X509_num(cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(cas, i));
+	(void)sk_X509_shift(untrusted);
+	if (X509_STORE_CTX_init(xs, store, sk_X509_value(certs, 0), untrusted) == 1) {
+		if (c->tunnel.trust == CFG_TRUST_PARTIAL)
+			X509_STORE_CTX_set_flags(xs, X509_V_FLAG_PARTIAL_CHAIN);
+		if (X509_verify_cert(xs) != 1) {
+			struct sbuf m = { 0 };
+			sbuf_printf(&m, "builds no chain for tunnel.cert_file with tunnel.trust = \"%s\" (%s); "
+				    "fine only if the peer's certificates come from another CA",
+				    c->tunnel.trust == CFG_TRUST_PARTIAL ? "partial" : "chain",
+				    X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+			file_err(c, "tunnel.ca_file", c->tunnel.ca_file, &c->warnings, sbuf_str(&m), "");
+			sbuf_free(&m);
+		}
+	}
+	sk_X509_free(untrusted);
+	X509_STORE_CTX_free(xs);
+	X509_STORE_free(store);
+}
+
+/* Dates of the own certificate and of every CA, the CRLs, the chain.
+ * Cheap next to the key (certificates only), and what they say changes
+ * with the date: run at every load, outside the memo. */
+static void check_lifecycle(struct config *c, struct cfg_errors *errs)
+{
+	STACK_OF(X509) *certs = tls_pem_certs(c->cert.data, c->cert.len);
+	STACK_OF(X509) *cas = tls_pem_certs(c->ca.data, c->ca.len);
+	time_t now = time(NULL);
+	size_t n0 = errs->n;
+	char what[400], subj[300];
+
+	if (certs)
+		check_dates(c, "tunnel.cert_file", c->tunnel.cert_file, "the certificate", sk_X509_value(certs, 0),
+			    now, errs);
+	for (int i = 0; cas && i < sk_X509_num(cas); i++) {
+		snprintf(what, sizeof(what), "CA certificate %d of %d (%s)", i + 1, sk_X509_num(cas),
+			 pki_name_text(X509_get_subject_name(sk_X509_value(cas, i)), subj, sizeof(subj)));
+		check_dates(c, "tunnel.ca_file", c->tunnel.ca_file, what, sk_X509_value(cas, i), now, errs);
+	}
+	if (c->crl.data)
+		check_crls(c, cas, now, errs);
+	if (certs && cas && errs->n == n0)
+		check_own_chain(c, certs, cas);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(cas, X509_free);
+	ERR_clear_error();
+}
+
 /* The configuration may only be changed by its owner: a group- or
  * world-writable file or directory lets others reconfigure the daemon. */
 static void check_conf_mode(const char *path, bool dir, bool missing_ok, struct cfg_errors *errs)
@@ -175,9 +305,14 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 			check_conf_mode(c->includes[k].path, false, true, errs);
 
 	/* all three, so that every problem is reported */
-	bool loaded = !c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs);
-	loaded = (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) && loaded;
-	loaded = (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs)) && loaded;
+	bool loaded = true;
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		struct cfg_blob *b = (struct cfg_blob *)cfg_file_blob(c, s);
+		const char *path = b ? *(char *const *)(const void *)((const char *)c + s->offset) : NULL;
+		if (path)
+			loaded = load_blob(c, s->key, path, b, errs) && loaded;
+	}
 	check_secret_mode(c, errs);
 
 	uint8_t d[SHA256_LEN];
@@ -197,6 +332,8 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 			pthread_mutex_unlock(&memo_lock);
 		}
 	}
+	if (errs->n == n0)
+		check_lifecycle(c, errs);
 	ERR_clear_error();
 	free(dir);
 	return (int)(errs->n - n0);

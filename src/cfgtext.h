@@ -55,7 +55,4 @@ const char *cfg_text_where(const struct cfg_text *t, const struct config *c, int
 
 void cfg_text_free(struct cfg_text *t);
 
-/* name taken from dir unless it is absolute (malloc'd). */
-char *cfg_path_resolve(const char *dir, const char *name);
-
 #endif

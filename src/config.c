@@ -185,8 +185,16 @@ static bool set_list(struct loader *L, const struct cfg_setting *s, const config
 		if (config_setting_type(config_setting_get_elem(cs, (unsigned)i)) != CONFIG_TYPE_STRING)
 			goto bad;
 	for (int i = 0; i < n; i++) {
-		if (!*config_setting_get_string_elem(cs, i)) {
+		const char *e = config_setting_get_string_elem(cs, i), *why;
+		if (!*e) {
 			value_err(L, s, cs, "must be a list of non-empty strings");
+			return false;
+		}
+		if (s->check && (why = s->check(e))) {
+			struct sbuf m = { 0 };
+			sbuf_printf(&m, "entry %d: %s", i + 1, why);
+			value_err(L, s, cs, sbuf_str(&m));
+			sbuf_free(&m);
 			return false;
 		}
 	}
@@ -248,7 +256,8 @@ static bool set_string(struct loader *L, const struct cfg_setting *s, const conf
 		sbuf_free(&m);
 		return false;
 	}
-	if (!*v && s->type != CFG_T_IFNAME)
+	/* "" is a value only where it is the default (monitor.snmp_context) */
+	if (!*v && s->type != CFG_T_IFNAME && !(s->def && strcmp(s->def, "\"\"") == 0))
 		msg = "must not be empty";
 	else if (s->check)
 		msg = s->check(v);
@@ -523,7 +532,7 @@ static void add_blob(struct sbuf *b, const void *data, size_t len)
 
 /* SHA-256 of "key=value\n" for every row in table order (raw values;
  * a secret as the hex SHA-256 of its value; nothing after '=' when
- * unset), then the length-prefixed bytes of cert, key and ca.  Included
+ * unset), then the length-prefixed bytes of every named file.  Included
  * files' bytes are left out on purpose: their values are already in the
  * rows, and a comment edit there must not look like a change. */
 static void compute_hash(struct config *c)
@@ -547,9 +556,11 @@ static void compute_hash(struct config *c)
 		}
 		sbuf_add(&b, "\n");
 	}
-	add_blob(&b, c->cert.data, c->cert.len);
-	add_blob(&b, c->key.data, c->key.len);
-	add_blob(&b, c->ca.data, c->ca.len);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_blob *f = cfg_file_blob(c, &cfg_settings[i]);
+		if (f)
+			add_blob(&b, f->data, f->len);
+	}
 	sha256(b.s, b.len, c->hash);
 	sbuf_free(&v);
 	sbuf_free(&b);
@@ -591,6 +602,8 @@ static void cfg_free(struct config *c)
 	free(c->cert.data);
 	free_wiped(c->key.data, c->key.len);
 	free(c->ca.data);
+	free(c->crl.data);
+	cfg_errors_free(&c->warnings);
 	if (secret)
 		free_wiped(c->text, c->text_len);
 	else
@@ -756,7 +769,7 @@ int cfg_check_change(const struct config *running, const struct config *candidat
 	return n;
 }
 
-static const struct cfg_blob *file_blob(const struct config *c, const struct cfg_setting *s)
+const struct cfg_blob *cfg_file_blob(const struct config *c, const struct cfg_setting *s)
 {
 	if (s->offset == offsetof(struct config, tunnel.cert_file))
 		return &c->cert;
@@ -764,6 +777,8 @@ static const struct cfg_blob *file_blob(const struct config *c, const struct cfg
 		return &c->key;
 	if (s->offset == offsetof(struct config, tunnel.ca_file))
 		return &c->ca;
+	if (s->offset == offsetof(struct config, tunnel.crl_file))
+		return &c->crl;
 	return NULL;
 }
 
@@ -778,7 +793,7 @@ int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit,
 
 	for (size_t i = 0; a && b && i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
-		const struct cfg_blob *ba = file_blob(a, s), *bb = file_blob(b, s);
+		const struct cfg_blob *ba = cfg_file_blob(a, s), *bb = cfg_file_blob(b, s);
 		bool value = !cfg_value_equal(a, b, s);
 
 		if (!value && !(ba && bb && !blob_equal(ba, bb)))

@@ -43,6 +43,8 @@ void cfg_errors_free(struct cfg_errors *errs);
 /* Append errs' entries to dst (copies). */
 void cfg_errors_append(struct cfg_errors *dst, const struct cfg_errors *src);
 void cfg_error_format(const struct cfg_error *e, struct sbuf *out);
+/* The same for a warning: "FILE:LINE: KEY: warning: message ...". */
+void cfg_warning_format(const struct cfg_error *e, struct sbuf *out);
 
 /* ---- the model ----------------------------------------------------- */
 
@@ -50,6 +52,15 @@ enum cfg_mode { CFG_MODE_SERVER = 0, CFG_MODE_CLIENT = 1 };
 enum cfg_transport { CFG_TRANSPORT_FORWARD = 0, CFG_TRANSPORT_TUN = 1 };
 enum cfg_tls_version { CFG_TLS_1_2 = 0, CFG_TLS_1_3 = 1 };
 enum cfg_start_invalid { CFG_START_REFUSE = 0, CFG_START_LAST_GOOD = 1 };
+/* tunnel.trust: chain: a peer's chain must reach a self-signed root in
+ * ca_file; partial: any certificate in ca_file is a trust anchor. */
+enum cfg_trust { CFG_TRUST_CHAIN = 0, CFG_TRUST_PARTIAL = 1 };
+/* tunnel.crl_expired: a CRL past its nextUpdate still applies (warn) or
+ * refuses the configuration and every peer (refuse). */
+enum cfg_crl_expired { CFG_CRL_EXPIRED_WARN = 0, CFG_CRL_EXPIRED_REFUSE = 1 };
+/* monitor.snmp_write: what an SNMP SET may change, each level including
+ * the ones before it. */
+enum cfg_snmp_write { CFG_SNMP_WRITE_RATES = 0, CFG_SNMP_WRITE_RELOAD = 1, CFG_SNMP_WRITE_ALL = 2 };
 /* logging.level uses enum log_level's numbering (error, warning, info, debug). */
 
 /* The bytes of a file the configuration names (certificate, key, CA), read
@@ -87,8 +98,11 @@ struct config {
 	char *user;
 	struct {
 		char *listen, *server, *server_name;
-		char *cert_file, *key_file, *ca_file, *key_password;
+		char *cert_file, *key_file, *ca_file, *key_password, *crl_file;
 		struct cfg_strlist allowed_peers;
+		int trust;            /* enum cfg_trust */
+		int crl_expired;      /* enum cfg_crl_expired */
+		int expiry_warn_days; /* 0: off */
 		int max_clients, handshake_timeout_ms, keepalive_s;
 		enum cfg_tls_version tls_min_version;
 		int upload_kbps, download_kbps;
@@ -109,6 +123,8 @@ struct config {
 		char *agentx_socket;
 		int agentx_ping_s;
 		bool notifications;
+		int snmp_write; /* enum cfg_snmp_write */
+		char *snmp_context;
 	} monitor;
 	struct {
 		int level;
@@ -121,7 +137,13 @@ struct config {
 		enum cfg_start_invalid start_invalid;
 	} reload;
 
-	struct cfg_blob cert, key, ca; /* contents of tunnel.cert_file, key_file, ca_file */
+	/* contents of tunnel.cert_file, key_file, ca_file, crl_file: see
+	 * cfg_file_blob, the one map from a CFG_F_FILE row to its bytes */
+	struct cfg_blob cert, key, ca, crl;
+
+	/* Problems that do not stop the configuration (a certificate that
+	 * expires soon): --check prints them, a reload logs them. */
+	struct cfg_errors warnings;
 
 	/* SHA-256 over the canonical effective configuration (secrets as their
 	 * own SHA-256) followed by the contents of cert, key and ca. */
@@ -200,6 +222,9 @@ void cfg_value_format(const struct config *c, const struct cfg_setting *s, bool 
 void cfg_value_text(const struct config *c, const struct cfg_setting *s, struct sbuf *out);
 /* Whether setting s has a value in c (a string setting may be unset). */
 bool cfg_value_is_set(const struct config *c, const struct cfg_setting *s);
+/* The bytes of the file a CFG_F_FILE row names, as c holds them (NULL
+ * for any other row). */
+const struct cfg_blob *cfg_file_blob(const struct config *c, const struct cfg_setting *s);
 /* Whether setting s has the same value in a and b. */
 bool cfg_value_equal(const struct config *a, const struct config *b, const struct cfg_setting *s);
 
@@ -215,6 +240,10 @@ const char *cfg_required_text(enum cfg_required r);
  * Returns 0, or -1 (host and port then undefined).
  */
 int cfg_hostport_split(const char *hostport, char *host, size_t host_len, int *port);
+
+/* name taken from dir unless it is absolute (malloc'd): how relative
+ * paths in a configuration, and @include names, are read. */
+char *cfg_path_resolve(const char *dir, const char *name);
 
 /* ---- loading and checking ------------------------------------------ */
 

@@ -58,6 +58,12 @@ static int check(const char *path, bool print)
 		cfg_errors_free(&errs);
 		return 1;
 	}
+	for (size_t i = 0; i < c->warnings.n; i++) {
+		sbuf_reset(&line);
+		cfg_warning_format(&c->warnings.v[i], &line);
+		fprintf(stderr, "%s\n", sbuf_str(&line));
+	}
+	sbuf_free(&line);
 	if (print)
 		cfg_print(c, stdout);
 	else

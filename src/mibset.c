@@ -59,6 +59,7 @@ struct txn {
 	/* SNMP thread only. */
 	bool r2_done, action_done, undo_done, commit_done;
 	bool action_ok;
+	bool has_lock, has_settings; /* sssConfigSpinLock; any other object */
 
 	/* Written by the control thread in a call, read after it returned. */
 	int status;
@@ -129,6 +130,8 @@ static void txn_edits(const struct txn *t, const struct config *c, struct edits 
 	out->n = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct mib_scalar *s = &mib_scalars[t->vb[i].obj];
+		if (!s->key)
+			continue; /* sssConfigSpinLock: no setting */
 		const struct cfg_setting *set = cfg_setting_find(s->key);
 		char *val = out->val[out->n];
 
@@ -531,6 +534,30 @@ static netsnmp_request_info *request_for(netsnmp_request_info *requests, const c
 	return requests;
 }
 
+/* Whether monitor.snmp_write allows a SET of obj: rates (the throttle
+ * objects, sssNotificationsEnabled, sssConfigSpinLock) < reload (also
+ * sssConfigReload) < all (also sssConfigRollback).  A refusal is counted
+ * (sssSnmpWritesRefused) and logged at most every 10 s. */
+static bool in_scope(struct mib *m, int obj)
+{
+	enum cfg_snmp_write need = obj == O_ROLLBACK ? CFG_SNMP_WRITE_ALL
+				  : obj == O_RELOAD  ? CFG_SNMP_WRITE_RELOAD
+						     : CFG_SNMP_WRITE_RATES;
+	struct config *c = engine_current(m->e);
+	int have = c ? c->monitor.snmp_write : CFG_SNMP_WRITE_RATES;
+
+	cfg_unref(c);
+	if ((int)need <= have)
+		return true;
+	uint32_t n = atomic_fetch_add(&m->writes_refused, 1) + 1;
+	if (now_ms() - m->refused_logged_ms >= 10000 || !m->refused_logged_ms) {
+		m->refused_logged_ms = now_ms();
+		log_warning("snmp", "event=set_refused reason=monitor.snmp_write object=%u.%u need=%s total=%u",
+			    mib_scalars[obj].g, mib_scalars[obj].o, need == CFG_SNMP_WRITE_ALL ? "all" : "reload", n);
+	}
+	return false;
+}
+
 /* RESERVE1 checks of one varbind: 0 or the SNMP error; *obj, *value. */
 static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *obj, long *value)
 {
@@ -542,6 +569,8 @@ static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *ob
 	*obj = in.obj;
 	if (in.obj < 0 || !mib_scalars[in.obj].writable)
 		return SNMP_ERR_NOTWRITABLE;
+	if (!in_scope(m, in.obj))
+		return SNMP_ERR_NOACCESS;
 	if (found != 0)
 		return SNMP_ERR_NOCREATION;
 	const struct mib_scalar *s = &mib_scalars[in.obj];
@@ -564,6 +593,8 @@ static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *ob
 			reload_history_clear(&h);
 	} else if (x < s->min || x > s->max) {
 		ret = SNMP_ERR_WRONGVALUE;
+	} else if (in.obj == O_SPINLOCK && x != m->spinlock) {
+		ret = SNMP_ERR_INCONSISTENTVALUE; /* TestAndIncr: someone else was first */
 	}
 	return ret;
 }
@@ -605,6 +636,12 @@ static void reserve1(struct txn *t, netsnmp_agent_request_info *reqinfo, netsnmp
 	/* sssConfigReload and sssConfigRollback stand alone in their PDU. */
 	if (special && t->n > 1)
 		netsnmp_set_request_error(reqinfo, special, SNMP_ERR_INCONSISTENTVALUE);
+	for (size_t k = 0; k < t->n; k++) {
+		if (t->vb[k].obj == O_SPINLOCK)
+			t->has_lock = true;
+		else
+			t->has_settings = true;
+	}
 }
 
 static void call_timed_out(const char *phase)
@@ -612,11 +649,18 @@ static void call_timed_out(const char *phase)
 	log_warning("snmp", "event=set_timeout phase=%s timeout_ms=%d", phase, MIB_CALL_TIMEOUT_MS);
 }
 
+bool mib_set_in_progress(const struct mib *m)
+{
+	return m->set_since_ms && now_ms() - m->set_since_ms < MIB_SET_MAX_MS;
+}
+
 int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
 {
 	struct txn *t = netsnmp_agent_get_list_data(reqinfo, TXN_DATA);
 
 	if (reqinfo->mode == MODE_SET_RESERVE1) {
+		if (!m->set_since_ms)
+			m->set_since_ms = now_ms();
 		if (!t) {
 			t = txn_new(m);
 			netsnmp_agent_add_list_data(reqinfo, netsnmp_create_data_list(TXN_DATA, t, txn_unref));
@@ -631,6 +675,8 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		if (t->r2_done)
 			break;
 		t->r2_done = true;
+		if (!t->has_settings)
+			break; /* the spin lock alone: nothing for the engine */
 		if (txn_call(t, fn_reserve2, NULL) < 0) {
 			call_timed_out("reserve2");
 			netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_RESOURCEUNAVAILABLE);
@@ -642,7 +688,9 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		if (t->action_done)
 			break;
 		t->action_done = true;
-		if (txn_call(t, fn_action, fn_action_abandoned) < 0) {
+		if (!t->has_settings) {
+			t->action_ok = true;
+		} else if (txn_call(t, fn_action, fn_action_abandoned) < 0) {
 			/* The manager hears commitFailed; if the apply had begun it
 			 * is undone as soon as it ends (fn_action_abandoned). */
 			call_timed_out("action");
@@ -658,16 +706,23 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 	 * change is held the daemon starts no other attempt (see
 	 * engine_hold_wait).  Their answer cannot depend on the outcome. */
 	case MODE_SET_UNDO:
-		if (t->undo_done || !t->action_ok)
+		if (t->undo_done || !t->action_ok || !t->has_settings)
 			break;
 		t->undo_done = true;
 		txn_post(t, fn_undo);
 		break;
 	case MODE_SET_COMMIT:
+		m->set_since_ms = 0;
 		if (t->commit_done || !t->action_ok)
 			break;
 		t->commit_done = true;
-		txn_post(t, fn_commit);
+		if (t->has_lock)
+			m->spinlock = m->spinlock == 2147483647L ? 0 : m->spinlock + 1;
+		if (t->has_settings)
+			txn_post(t, fn_commit);
+		break;
+	case MODE_SET_FREE:
+		m->set_since_ms = 0;
 		break;
 	default:
 		break;

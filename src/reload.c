@@ -108,8 +108,15 @@ void reload_outcome_free(struct reload_outcome *o)
 struct engine *engine_new(const char *path)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
+	char cwd[4096];
 
-	e->path = xstrdup(path);
+	/* Absolute, so that errors, the audit log and sssConfigFile name the
+	 * file wherever they are read; symlinks are kept (a ConfigMap's path
+	 * is the one to watch). */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		e->path = cfg_path_resolve(cwd, path);
+	else
+		e->path = xstrdup(path);
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_mutex_init(&e->qlock, NULL);
 	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -470,6 +477,13 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	struct config *old = swap_current(e, cand, source, sbuf_str(&keys));
 	cand = NULL;
 	result = RELOAD_APPLIED;
+	for (size_t i = 0; i < e->current->warnings.n; i++) {
+		struct sbuf w = { 0 };
+		cfg_warning_format(&e->current->warnings.v[i], &w);
+		log_warning("reload", "event=config_warning version=%u warning=%s", e->version,
+			    log_quote(sbuf_str(&w), q, sizeof(q)));
+		sbuf_free(&w);
+	}
 	sha256_hex(e->current->hash, hex);
 	hex[16] = '\0';
 	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s%s changed=%s",

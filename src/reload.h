@@ -105,6 +105,7 @@ struct reload_input {
 
 struct engine;
 
+/* path is made absolute with the working directory. */
 struct engine *engine_new(const char *path);
 void engine_free(struct engine *e);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "pki.h"
 
 #define MASK "********"
 
@@ -158,6 +159,20 @@ static const char *check_cidr(const char *v)
 	return len <= max ? NULL : msg;
 }
 
+/* An SNMP context name: what snmpd.conf's -Cn and snmp* -n accept
+ * without quoting, at most 32 octets (SnmpAdminString, contextName). */
+static const char *check_context(const char *v)
+{
+	if (strlen(v) > 32)
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			goto bad;
+	return NULL;
+bad:
+	return "must be at most 32 letters, digits, '-', '_' or '.'";
+}
+
 /* What the kernel's dev_valid_name() accepts. */
 static const char *check_ifname(const char *v)
 {
@@ -193,6 +208,11 @@ static const char *check_state_dir(const char *v)
 static const char *const mode_values[] = { "server", "client", NULL };
 static const char *const transport_values[] = { "forward", "tun", NULL };
 static const char *const tls_values[] = { "1.2", "1.3", NULL };
+/* enum cfg_trust's and enum cfg_crl_expired's order */
+static const char *const trust_values[] = { "chain", "partial", NULL };
+static const char *const crl_expired_values[] = { "warn", "refuse", NULL };
+/* enum cfg_snmp_write's order */
+static const char *const snmp_write_values[] = { "rates", "reload", "all", NULL };
 /* enum log_level's order */
 static const char *const level_values[] = { "error", "warning", "info", "debug", NULL };
 /* enum cfg_start_invalid's order */
@@ -230,12 +250,29 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "tunnel.ca_file", .type = CFG_T_PATH, .offset = AT(tunnel.ca_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
 	  .doc = "CA certificate(s) the peer's certificate must be signed by (PEM)" },
+	{ .key = "tunnel.crl_file", .type = CFG_T_PATH, .offset = AT(tunnel.crl_file),
+	  .flags = CFG_F_FILE,
+	  .doc = "certificate revocation lists (PEM, one or more), each signed by a CA of ca_file; "
+		 "checked for the whole chain of every peer" },
+	{ .key = "tunnel.crl_expired", .type = CFG_T_ENUM, .offset = AT(tunnel.crl_expired),
+	  .values = crl_expired_values, .def = "\"warn\"",
+	  .doc = "a CRL past its nextUpdate: warn (it still applies, and a warning is logged) or refuse "
+		 "(the configuration is invalid, every peer is refused)" },
+	{ .key = "tunnel.trust", .type = CFG_T_ENUM, .offset = AT(tunnel.trust),
+	  .values = trust_values, .def = "\"chain\"",
+	  .doc = "chain: a peer's chain must end at a root in ca_file; partial: any certificate in ca_file "
+		 "is an anchor (trust one intermediate only)" },
+	{ .key = "tunnel.expiry_warn_days", .type = CFG_T_INT, .offset = AT(tunnel.expiry_warn_days),
+	  .min = 0, .max = 3650, .def = "30", .flags = CFG_F_ZERO_OFF,
+	  .doc = "warn when the own, a CA or a peer certificate expires within this many days" },
 	{ .key = "tunnel.key_password", .type = CFG_T_STRING, .offset = AT(tunnel.key_password),
 	  .flags = CFG_F_SECRET,
 	  .doc = "password of an encrypted key_file (the daemon never prompts)" },
 	{ .key = "tunnel.allowed_peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.allowed_peers),
-	  .def = "[ ]",
-	  .doc = "peer certificate CNs or SANs let in; empty: any certificate signed by ca_file" },
+	  .def = "[ ]", .check = pki_name_check,
+	  .doc = "peer certificates let in, each entry NAME (as hostname verification: DNS SANs, the CN "
+		 "only without one), dns:, ip:, cn:, email:, sha256: (certificate) or spki: (key); "
+		 "empty: any certificate ca_file verifies" },
 	{ .key = "tunnel.max_clients", .type = CFG_T_INT, .offset = AT(tunnel.max_clients),
 	  .min = 1, .max = 65535, .def = "10", .scope = CFG_REQ_SERVER,
 	  .doc = "concurrent client connections the server accepts" },
@@ -289,8 +326,16 @@ const struct cfg_setting cfg_settings[] = {
 	  .min = 1, .max = 3600, .def = "15",
 	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
 	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
-	  .def = "true",
-	  .doc = "send SNMP notifications" },
+	  .def = "true", .flags = CFG_F_SNMP_WRITABLE,
+	  .doc = "send SNMP notifications (sssNotificationsEnabled)" },
+	{ .key = "monitor.snmp_context", .type = CFG_T_STRING, .offset = AT(monitor.snmp_context),
+	  .def = "\"\"", .check = check_context,
+	  .doc = "the SNMP context the subtree is registered in (\"\": the default context); "
+		 "one per daemon when several share one snmpd" },
+	{ .key = "monitor.snmp_write", .type = CFG_T_ENUM, .offset = AT(monitor.snmp_write),
+	  .values = snmp_write_values, .def = "\"rates\"",
+	  .doc = "what SNMP SETs may change: rates (the throttle objects and sssNotificationsEnabled), "
+		 "reload (also sssConfigReload), all (also sssConfigRollback)" },
 
 	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
 	  .values = level_values, .def = "\"info\"",
@@ -648,7 +693,7 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 	case CFG_T_PATH: fputs("readable PEM file", out); break;
 	case CFG_T_CIDR: fputs("`a.b.c.d/len` or `IPv6/len`", out); break;
 	case CFG_T_IFNAME: fputs("1 to 15 characters, no `/`, `:` or whitespace", out); break;
-	case CFG_T_STRLIST: fputs("CN or SAN", out); break;
+	case CFG_T_STRLIST: fputs("`NAME`, `dns:`, `ip:`, `cn:`, `email:`, `sha256:`, `spki:`", out); break;
 	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
 	default:
 		if (s->check == check_server_name)

@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pki.h"
 #include "tls.h"
 
 #define BIT(i) (UINT64_C(1) << (i))
@@ -194,42 +195,13 @@ static void ctx_err(const struct config *c, struct cfg_errors *errs, const char 
 	ERR_clear_error();
 }
 
-/* Whether x carries name as its CN or as a DNS, email or IP SAN. */
+/* Whether x is what the allowed_peers entry name says (pki.h). */
 static bool cert_has_name(X509 *x, const char *name)
 {
-	unsigned char ip[16];
-	int iplen = inet_pton(AF_INET, name, ip) == 1 ? 4 : inet_pton(AF_INET6, name, ip) == 1 ? 16 : 0;
-	size_t nlen = strlen(name);
-	bool found = false;
+	struct pki_name n;
+	const char *why;
 
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; gens && !found && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const ASN1_STRING *v = NULL;
-
-		if (g->type == GEN_DNS || g->type == GEN_EMAIL)
-			v = g->d.ia5;
-		else if (g->type == GEN_IPADD)
-			v = g->d.iPAddress;
-		if (!v)
-			continue;
-		const unsigned char *d = ASN1_STRING_get0_data(v);
-		size_t dlen = (size_t)ASN1_STRING_length(v);
-		if (g->type == GEN_IPADD)
-			found = iplen && dlen == (size_t)iplen && memcmp(d, ip, dlen) == 0;
-		else /* an embedded NUL makes the lengths differ */
-			found = dlen == nlen && strncasecmp((const char *)d, name, nlen) == 0;
-	}
-	GENERAL_NAMES_free(gens);
-
-	X509_NAME *subj = X509_get_subject_name(x);
-	for (int i = -1; !found && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;) {
-		unsigned char *cn = NULL;
-		int n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
-		found = n >= 0 && (size_t)n == nlen && strncasecmp((const char *)cn, name, nlen) == 0;
-		OPENSSL_free(cn);
-	}
-	return found;
+	return pki_name_parse(name, &n, &why) == 0 && pki_name_match(&n, x);
 }
 
 /* allowed_peers on a server; anything goes on a client or when empty. */

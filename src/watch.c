@@ -45,7 +45,7 @@
 
 /* What one configuration asks the watcher to follow. */
 struct watch_set {
-	char **files; /* the config file, its includes, then cert, key, ca (when set) */
+	char **files; /* the config file, its includes, then the named files (when set) */
 	size_t *max;  /* the size limit of each (CFG_FILE_MAX, CFG_PEM_MAX) */
 	size_t n_files;
 	unsigned debounce_ms;
@@ -155,9 +155,9 @@ static struct watch_set *set_from_config(const struct config *c)
 	set_add(s, c->path, CFG_FILE_MAX);
 	for (size_t i = 0; i < c->n_includes; i++)
 		set_add(s, c->includes[i].path, CFG_FILE_MAX);
-	set_add(s, c->tunnel.cert_file, CFG_PEM_MAX);
-	set_add(s, c->tunnel.key_file, CFG_PEM_MAX);
-	set_add(s, c->tunnel.ca_file, CFG_PEM_MAX);
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if (cfg_settings[i].flags & CFG_F_FILE)
+			set_add(s, *(char *const *)(const void *)((const char *)c + cfg_settings[i].offset), CFG_PEM_MAX);
 	return s;
 }
 
@@ -460,12 +460,12 @@ static void fp_config(const struct config *c, uint8_t out[SHA256_LEN])
 	fp_item(&b, c->text, c->text_len);
 	for (size_t i = 0; i < c->n_includes; i++)
 		fp_item(&b, c->includes[i].blob.data, c->includes[i].blob.len);
-	if (c->tunnel.cert_file && *c->tunnel.cert_file)
-		fp_item(&b, c->cert.data, c->cert.len);
-	if (c->tunnel.key_file && *c->tunnel.key_file)
-		fp_item(&b, c->key.data, c->key.len);
-	if (c->tunnel.ca_file && *c->tunnel.ca_file)
-		fp_item(&b, c->ca.data, c->ca.len);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const struct cfg_blob *f = cfg_file_blob(c, s);
+		if (f && cfg_value_is_set(c, s))
+			fp_item(&b, f->data, f->len);
+	}
 	sha256(b.p, b.len, out);
 	free(b.p);
 }

@@ -218,7 +218,7 @@ t_new_server_identity() {
 		"extendedKeyUsage=serverAuth" \
 		"subjectAltName=DNS:sssonector-server,DNS:localhost,IP:127.0.0.1,IP:::1" >"$tmp/req.ext"
 	openssl x509 -req -in "$tmp/req.csr" -CA "$T_PKI/ca.crt" -CAkey "$T_PKI/ca.key" \
-		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-set_serial "0x$(openssl rand -hex 8)" -days 90 -sha256 \
 		-extfile "$tmp/req.ext" -out "$T_PKI/$1.crt" 2>/dev/null || t_fail "openssl x509"
 	chmod 0644 "$T_PKI/$1.crt"
 }
@@ -242,7 +242,7 @@ t_resign_server_cert() {
 		"extendedKeyUsage=serverAuth" \
 		"subjectAltName=DNS:sssonector-server,DNS:localhost,IP:127.0.0.1" >"$tmp/server.ext"
 	openssl x509 -req -in "$tmp/server.csr" -CA "$T_PKI/ca.crt" -CAkey "$T_PKI/ca.key" \
-		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-set_serial "0x$(openssl rand -hex 8)" -days 90 -sha256 \
 		-extfile "$tmp/server.ext" -out "$tmp/server.crt" 2>/dev/null || t_fail "openssl x509"
 	cat "$tmp/server.crt" >"$T_PKI/server.crt"
 }

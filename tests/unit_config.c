@@ -261,6 +261,49 @@ static const struct vcase vcases[] = {
 	BAD("server", "tunnel.allowed_peers", "( \"a\", 1 )", M_LIST),
 	BAD("server", "tunnel.allowed_peers", "( ( \"a\" ) )", M_LIST),
 	BAD("server", "tunnel.allowed_peers", "[ \"a\", \"\" ]", "must be a list of non-empty strings"),
+	/* tunnel.allowed_peers: every kind, and what each refuses */
+	OK("server", "tunnel.allowed_peers", "[ \"peer.example\", \"10.0.0.1\", \"::1\" ]"),
+	OK("server", "tunnel.allowed_peers", "[ \"dns:peer.example\", \"ip:192.0.2.7\", \"ip:2001:db8::7\" ]"),
+	OK("server", "tunnel.allowed_peers", "[ \"cn:Any Name, Inc.\", \"email:ops@peer.example\" ]"),
+	OK("server", "tunnel.allowed_peers",
+	   "[ \"sha256:" "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF" "\" ]"),
+	OK("server", "tunnel.allowed_peers",
+	   "[ \"spki:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:"
+	   "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff\" ]"),
+	BAD("server", "tunnel.allowed_peers", "[ \"a\", \"bad name\" ]",
+	    "entry 2: must be a DNS name or an IP address, or kind:value with a kind of dns, ip, cn, "
+	    "email, sha256 or spki"),
+	BAD("server", "tunnel.allowed_peers", "[ \"*.peer.example\" ]",
+	    "entry 1: must be a DNS name or an IP address, or kind:value with a kind of dns, ip, cn, "
+	    "email, sha256 or spki"),
+	BAD("server", "tunnel.allowed_peers", "[ \"dns:*.peer.example\" ]",
+	    "entry 1: dns: must be followed by a DNS name (no wildcards)"),
+	BAD("server", "tunnel.allowed_peers", "[ \"ip:10.0.0\" ]",
+	    "entry 1: ip: must be followed by an IPv4 or IPv6 address"),
+	BAD("server", "tunnel.allowed_peers", "[ \"cn:\" ]", "entry 1: cn: must be followed by a name"),
+	BAD("server", "tunnel.allowed_peers", "[ \"email:ops\" ]",
+	    "entry 1: email: must be followed by an address local@domain"),
+	BAD("server", "tunnel.allowed_peers", "[ \"email:a@b@c\" ]",
+	    "entry 1: email: must be followed by an address local@domain"),
+	BAD("server", "tunnel.allowed_peers", "[ \"sha256:0011\" ]",
+	    "entry 1: sha256: and spki: must be followed by 64 hex digits (a SHA-256 digest)"),
+	BAD("server", "tunnel.allowed_peers",
+	    "[ \"spki:" "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeffgg" "\" ]",
+	    "entry 1: sha256: and spki: must be followed by 64 hex digits (a SHA-256 digest)"),
+	/* tunnel.crl_file (the accepted case is in test_resources) */
+	BAD("server", "tunnel.crl_file", "\"\"", M_EMPTY),
+	BAD("server", "tunnel.crl_file", "1", M_STR),
+	/* tunnel.crl_expired, tunnel.trust */
+	OK("server", "tunnel.crl_expired", "\"warn\""),
+	OK("client", "tunnel.crl_expired", "\"refuse\""),
+	BADG("server", "tunnel.crl_expired", "\"ignore\"", "must be one of: warn, refuse", "\"ignore\""),
+	OK("server", "tunnel.trust", "\"chain\""),
+	OK("client", "tunnel.trust", "\"partial\""),
+	BADG("server", "tunnel.trust", "\"none\"", "must be one of: chain, partial", "\"none\""),
+	BAD("server", "tunnel.trust", "true", M_STR),
+	/* tunnel.expiry_warn_days */
+	RANGE("server", "tunnel.expiry_warn_days", "0", "3650", "-1", "3651",
+	      "must be 0 (off) or between 1 and 3650"),
 	/* ints */
 	RANGE("server", "tunnel.max_clients", "1", "65535", "0", "65536", "must be between 1 and 65535"),
 	BAD("client", "tunnel.max_clients", "5", ONLY_SERVER),
@@ -347,6 +390,17 @@ static const struct vcase vcases[] = {
 	BAD("server", "monitor.agentx_socket", "1", M_STR),
 	RANGE("server", "monitor.agentx_ping_s", "1", "3600", "0", "3601", "must be between 1 and 3600"),
 	BOOLS("client", "monitor.notifications"),
+	OK("server", "monitor.snmp_write", "\"rates\""),
+	OK("server", "monitor.snmp_write", "\"reload\""),
+	OK("server", "monitor.snmp_write", "\"all\""),
+	BADG("server", "monitor.snmp_write", "\"everything\"", "must be one of: rates, reload, all", "\"everything\""),
+	OK("server", "monitor.snmp_context", "\"\""),
+	OK("server", "monitor.snmp_context", "\"server-1.site_a\""),
+	OK("server", "monitor.snmp_context", "\"abcdefghijklmnopqrstuvwxyz012345\""),
+	BAD("server", "monitor.snmp_context", "\"abcdefghijklmnopqrstuvwxyz0123456\"",
+	    "must be at most 32 letters, digits, '-', '_' or '.'"),
+	BAD("server", "monitor.snmp_context", "\"a b\"", "must be at most 32 letters, digits, '-', '_' or '.'"),
+	BAD("server", "monitor.snmp_context", "1", M_STR),
 	/* logging.level */
 	OK("server", "logging.level", "\"error\""),
 	OK("server", "logging.level", "\"warning\""),
@@ -1392,7 +1446,7 @@ out:
 static void test_print(void)
 {
 	roundtrip("server", NULL, NULL, NULL, NULL);
-	roundtrip("server", "tunnel.upload_kbps", "5000", "tunnel.allowed_peers", "[ \"a\\\"b\", \"c\\\\d\" ]");
+	roundtrip("server", "tunnel.upload_kbps", "5000", "tunnel.allowed_peers", "[ \"cn:a\\\"b\", \"cn:c\\\\d\" ]");
 	roundtrip("server", "throttle.enabled", "true", "logging.level", "\"debug\"");
 	roundtrip("client", NULL, NULL, NULL, NULL);
 	roundtrip("client", "tunnel.server", "\"[::1]:443\"", "tunnel.keepalive_s", "0");

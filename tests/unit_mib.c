@@ -62,6 +62,7 @@ static struct reload_event last_note;
 
 static void on_event(void *ctx, const struct reload_event *ev)
 {
+	mib_note_attempt(mib, ev); /* as the agent's observer does */
 	if (ev->result == RELOAD_APPLIED && ev->source != RELOAD_SRC_STARTUP) {
 		notes++;
 		last_note = *ev;
@@ -85,6 +86,8 @@ static const struct component slow_component = { .name = "slow", .prepare = slow
 
 static char original[4096];
 
+static const char *scope = "all"; /* monitor.snmp_write of the next setup */
+
 static void write_conf(const char *extra)
 {
 	const char *pki = tu_pki();
@@ -100,8 +103,9 @@ static void write_conf(const char *extra)
 		 "  upload_kbps = 10000; # the upload limit\n"
 		 "};\n"
 		 "forward = { target = \"127.0.0.1:5201\"; };\n"
+		 "monitor = { snmp_write = \"%s\"; };\n"
 		 "%s",
-		 pki, pki, pki, extra ? extra : "");
+		 pki, pki, pki, scope, extra ? extra : "");
 	tu_write(conf, original);
 }
 
@@ -649,6 +653,109 @@ static void test_set_action_timeout(void)
 	CU_ASSERT_EQUAL(notes, 0);
 }
 
+/* monitor.snmp_write: a SET beyond it is refused with noAccess in
+ * RESERVE1, counted in sssSnmpWritesRefused, never an engine attempt. */
+static void test_write_scope(void)
+{
+	static const oid o_refused[] = { R, 6, 5, 0 }, o_scope[] = { R, 6, 4, 0 };
+	struct reload_stats before, after;
+	struct req q = { 0 };
+
+	scope = "rates";
+	setup(NULL);
+	scope = "all";
+	stats(&before);
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 2, NULL), SNMP_ERR_NOACCESS);
+	CU_ASSERT_EQUAL(set1(o_rollback, L(o_rollback), ASN_UNSIGNED, 1, NULL), SNMP_ERR_NOACCESS);
+	/* noAccess comes before the value's own errors */
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 7, NULL), SNMP_ERR_NOACCESS);
+	stats(&after);
+	CU_ASSERT_EQUAL(after.attempts, before.attempts);
+	req_add(&q, o_refused, L(o_refused), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT(q.vars->type == ASN_COUNTER && *q.vars->val.integer == 3);
+	req_free(&q);
+	req_add(&q, o_scope, L(o_scope), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 1); /* rates(1) */
+	req_free(&q);
+	/* the rates still go */
+	CU_ASSERT_EQUAL(set1(o_upload, L(o_upload), ASN_UNSIGNED, 5000, NULL), 0);
+	CU_ASSERT_EQUAL(engine_version(eng), 2);
+
+	scope = "reload";
+	setup(NULL);
+	scope = "all";
+	CU_ASSERT_EQUAL(set1(o_rollback, L(o_rollback), ASN_UNSIGNED, 1, NULL), SNMP_ERR_NOACCESS);
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 2, NULL), 0);
+}
+
+/* sssConfigSpinLock (TestAndIncr): a SET with the value read succeeds and
+ * moves it on; a SET with a stale value fails and changes nothing, even
+ * with a rate in the same PDU. */
+static void test_spin_lock(void)
+{
+	static const oid o_lock[] = { R, 1, 10, 0 };
+	struct reload_stats before, after;
+	struct req q = { 0 };
+
+	setup(NULL);
+	stats(&before);
+	CU_ASSERT_EQUAL(set1(o_lock, L(o_lock), ASN_INTEGER, 0, NULL), 0);
+	stats(&after);
+	CU_ASSERT_EQUAL(after.attempts, before.attempts); /* the lock alone: no attempt */
+	req_add(&q, o_lock, L(o_lock), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 1);
+	req_free(&q);
+	/* stale: 0 again, with a rate: nothing */
+	req_add(&q, o_lock, L(o_lock), ASN_INTEGER, 0);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	CU_ASSERT_EQUAL(set_pdu(&q, false, NULL), SNMP_ERR_INCONSISTENTVALUE);
+	CU_ASSERT_EQUAL(engine_version(eng), 1);
+	/* current: 1, with a rate: applied, and the lock is 2 */
+	req_add(&q, o_lock, L(o_lock), ASN_INTEGER, 1);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	CU_ASSERT_EQUAL(set_pdu(&q, false, NULL), 0);
+	CU_ASSERT_EQUAL(engine_version(eng), 2);
+	req_add(&q, o_lock, L(o_lock), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 2);
+	req_free(&q);
+	CU_ASSERT_EQUAL(set1(o_lock, L(o_lock), ASN_INTEGER, -1, NULL), SNMP_ERR_WRONGVALUE);
+}
+
+/* sssNotificationsEnabled: written back like the rates; and the SET's own
+ * result stays readable in sssSnmpLast* when a file edit lands after it. */
+static void test_notifications_and_snmp_last(void)
+{
+	static const oid o_notes[] = { R, 1, 9, 0 }, o_last_result[] = { R, 6, 6, 0 },
+			 o_last_version[] = { R, 6, 7, 0 };
+	struct req q = { 0 };
+
+	setup(NULL);
+	CU_ASSERT_EQUAL(set1(o_notes, L(o_notes), ASN_INTEGER, 2, NULL), 0);
+	struct config *c = engine_current(eng);
+	CU_ASSERT_FALSE(c->monitor.notifications);
+	cfg_unref(c);
+	char *t = file_text();
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "monitor = { snmp_write = \"all\"; notifications = false; };"));
+	free(t);
+	/* a file reload after it: sssReloadLast* moves on, sssSnmpLast* not */
+	t = file_text();
+	char *p = strstr(t, "10000");
+	memcpy(p, "20000", 5);
+	tu_write(conf, t);
+	free(t);
+	CU_ASSERT_EQUAL(engine_reload(eng, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);
+	req_add(&q, o_last_result, L(o_last_result), ASN_NULL, 0);
+	req_add(&q, o_last_version, L(o_last_version), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, RELOAD_APPLIED);
+	CU_ASSERT_EQUAL(*q.vars->next_variable->val.integer, 2);
+	req_free(&q);
+}
+
 /* ---- text helpers ------------------------------------------------------------- */
 
 static void test_text(void)
@@ -700,6 +807,9 @@ int main(void)
 	CU_add_test(s, "sssConfigReload and sssConfigRollback", test_reload_and_rollback);
 	CU_add_test(s, "a SET phase times out", test_set_timeout);
 	CU_add_test(s, "ACTION outlives its wait: undone, counted", test_set_action_timeout);
+	CU_add_test(s, "monitor.snmp_write: noAccess, counted", test_write_scope);
+	CU_add_test(s, "sssConfigSpinLock", test_spin_lock);
+	CU_add_test(s, "sssNotificationsEnabled and sssSnmpLast*", test_notifications_and_snmp_last);
 	CU_add_test(s, "text and time helpers", test_text);
 	int rc = tu_run();
 	if (eng) {

@@ -10,6 +10,7 @@
  */
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,7 @@ static void mk_leaf(const char *name, const char *cn, const char *san)
 	X509_set_issuer_name(x, X509_get_subject_name(ca));
 	X509V3_set_ctx_nodb(&v);
 	X509V3_set_ctx(&v, ca, x, NULL, NULL, 0);
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) + 1; i++) {
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) + (san != NULL); i++) {
 		X509_EXTENSION *e = i < 3 ? X509V3_EXT_conf_nid(NULL, &v, exts[i].nid, exts[i].val)
 					  : X509V3_EXT_conf_nid(NULL, &v, NID_subject_alt_name, san);
 		if (!e || !X509_add_ext(x, e, -1))
@@ -394,6 +395,21 @@ static void test_other_ca(void)
 	tls_ctx_unref(ct);
 }
 
+/* The first line a shell command prints (fmt with printf arguments). */
+static void shell_line(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *p = popen(cmd, "r");
+	if (!p || !fgets(out, (int)len, p) || pclose(p) != 0)
+		exit(99);
+	out[strcspn(out, "\n")] = '\0';
+}
+
 static void test_allowed_peers(void)
 {
 	struct hs h;
@@ -417,29 +433,70 @@ static void test_allowed_peers(void)
 				   qpath(pki, "client2.key"))),
 			1);
 
-	/* a leaf whose CN differs from its SANs: each name admits it */
-	mk_leaf("split", "peer-cn", "DNS:peer-san.example,IP:192.0.2.7,email:peer@example.com");
+	/* a leaf whose CN differs from its SANs: each entry kind matches what
+	 * it names and nothing more (a bare NAME as hostname verification) */
+	mk_leaf("split", "peer-cn", "DNS:peer-san.example,IP:192.0.2.7,email:Peer@Example.com");
+	mk_leaf("cnonly", "Peer-Only", NULL);
+	char cert_pin[128], key_pin[128], other_pin[128], allow[200];
+	shell_line(cert_pin, sizeof(cert_pin),
+		   "openssl x509 -in '%s/split.crt' -noout -fingerprint -sha256 | sed 's/.*=//'", work);
+	shell_line(key_pin, sizeof(key_pin),
+		   "openssl x509 -in '%s/split.crt' -noout -pubkey | openssl pkey -pubin -outform DER | "
+		   "sha256sum | cut -d' ' -f1", work);
+	shell_line(other_pin, sizeof(other_pin),
+		   "openssl x509 -in '%s/cnonly.crt' -noout -fingerprint -sha256 | sed 's/.*=//'", work);
+	const char *pins[] = { NULL, cert_pin, key_pin, other_pin };
+	enum { NOPIN, CERT, KEY, OTHER };
 	static const struct {
-		const char *list;
-		int want;
+		const char *leaf, *list;
+		int pin, want; /* list holds %s for pins[pin] */
 	} cases[] = {
-		{ "[ \"peer-cn\" ]", 1 },
-		{ "[ \"peer-san.example\" ]", 1 },
-		{ "[ \"PEER-SAN.example\" ]", 1 },
-		{ "[ \"192.0.2.7\" ]", 1 },
-		{ "[ \"peer@example.com\" ]", 1 },
-		{ "[ \"nobody\", \"peer-cn\" ]", 1 },
-		{ "[ \"nobody\" ]", -1 },
-		{ "[ \"peer-san\" ]", -1 },
-		{ "[ \"192.0.2.8\" ]", -1 },
-		{ "[ \"example.com\" ]", -1 },
+		/* bare NAME: the DNS SANs; the CN only when there is none */
+		{ "split", "[ \"peer-san.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"PEER-SAN.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"peer-cn\" ]", NOPIN, -1 },
+		{ "split", "[ \"192.0.2.7\" ]", NOPIN, 1 },
+		{ "split", "[ \"192.0.2.8\" ]", NOPIN, -1 },
+		{ "split", "[ \"peer-san\" ]", NOPIN, -1 },
+		{ "split", "[ \"example.com\" ]", NOPIN, -1 },
+		{ "split", "[ \"nobody\", \"peer-san.example\" ]", NOPIN, 1 },
+		{ "cnonly", "[ \"peer-only\" ]", NOPIN, 1 },
+		/* dns: never the CN */
+		{ "split", "[ \"dns:peer-san.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"dns:peer-cn\" ]", NOPIN, -1 },
+		{ "cnonly", "[ \"dns:Peer-Only\" ]", NOPIN, -1 },
+		/* ip: the IP SAN only */
+		{ "split", "[ \"ip:192.0.2.7\" ]", NOPIN, 1 },
+		{ "split", "[ \"ip:::ffff:192.0.2.7\" ]", NOPIN, -1 },
+		/* cn: the CN exactly, SANs or not */
+		{ "split", "[ \"cn:peer-cn\" ]", NOPIN, 1 },
+		{ "split", "[ \"cn:PEER-CN\" ]", NOPIN, -1 },
+		{ "split", "[ \"cn:peer-san.example\" ]", NOPIN, -1 },
+		{ "cnonly", "[ \"cn:Peer-Only\" ]", NOPIN, 1 },
+		/* email: only when written, the domain in any case */
+		{ "split", "[ \"email:Peer@example.COM\" ]", NOPIN, 1 },
+		{ "split", "[ \"email:peer@example.com\" ]", NOPIN, -1 },
+		{ "split", "[ \"dns:example.com\" ]", NOPIN, -1 },
+		/* pins */
+		{ "split", "[ \"sha256:%s\" ]", CERT, 1 },
+		{ "split", "[ \"spki:%s\" ]", KEY, 1 },
+		{ "cnonly", "[ \"sha256:%s\" ]", CERT, -1 },
+		{ "cnonly", "[ \"spki:%s\" ]", KEY, -1 },
+		{ "split", "[ \"sha256:%s\" ]", OTHER, -1 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = outcome(MK("server", "tunnel.allowed_peers", cases[i].list),
-				MK("client", "tunnel.cert_file", qpath(work, "split.crt"), "tunnel.key_file",
-				   qpath(work, "split.key")));
+		char crt[32], key[32];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(allow, sizeof(allow), cases[i].list, pins[cases[i].pin] ? pins[cases[i].pin] : "");
+#pragma GCC diagnostic pop
+		snprintf(crt, sizeof(crt), "%s.crt", cases[i].leaf);
+		snprintf(key, sizeof(key), "%s.key", cases[i].leaf);
+		int r = outcome(MK("server", "tunnel.allowed_peers", allow),
+				MK("client", "tunnel.cert_file", qpath(work, crt), "tunnel.key_file", qpath(work, key)));
 		if (r != cases[i].want)
-			fprintf(stderr, "allowed_peers %s: got %d, want %d\n", cases[i].list, r, cases[i].want);
+			fprintf(stderr, "allowed_peers %s for %s: got %d, want %d\n", allow, cases[i].leaf, r,
+				cases[i].want);
 		CU_ASSERT_EQUAL(r, cases[i].want);
 	}
 }
