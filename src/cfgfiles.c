@@ -177,7 +177,9 @@ static bool check_dates(struct config *c, const char *key, const char *path, con
 }
 
 /* The CRLs: each signed by a CA of ca_file, valid already, and past its
- * nextUpdate a warning (an error with crl_expired = "refuse"). */
+ * nextUpdate a warning (an error with crl_expired = "refuse").  A CA of
+ * ca_file without a CRL is a warning: the handshake refuses every
+ * certificate it signed (the whole chain is checked). */
 static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct cfg_errors *errs)
 {
 	const char *key = "tunnel.crl_file", *path = c->tunnel.crl_file;
@@ -185,8 +187,11 @@ static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct
 	bool refuse = c->tunnel.crl_expired == CFG_CRL_EXPIRED_REFUSE;
 	struct sbuf m = { 0 };
 	char when[40], who[256];
+	int n_cas = cas ? sk_X509_num(cas) : 0;
+	bool *has_crl = xcalloc((size_t)n_cas + 1, sizeof(bool));
 
 	if (!crls) {
+		free(has_crl);
 		file_err(c, key, path, errs, "contains no PEM CRL (or a damaged one)", "");
 		return;
 	}
@@ -196,8 +201,12 @@ static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct
 		sbuf_reset(&m);
 		pki_name_text(X509_CRL_get_issuer(crl), who, sizeof(who));
 		pki_crl_dates(crl, &this_update, &next_update);
-		if (!cas || !pki_crl_issuer(crl, cas)) {
-			sbuf_printf(&m, "CRL %d (issuer %s) is not signed by a certificate of tunnel.ca_file", i + 1, who);
+		X509 *issuer = cas ? pki_crl_issuer(crl, cas) : NULL;
+		for (int k = 0; issuer && k < n_cas; k++)
+			has_crl[k] |= sk_X509_value(cas, k) == issuer;
+		if (!issuer) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is not signed by a certificate of tunnel.ca_file "
+				    "(an intermediate CA's CRL needs that CA in ca_file)", i + 1, who);
 			file_err(c, key, path, errs, sbuf_str(&m), "");
 		} else if (this_update > now) {
 			sbuf_printf(&m, "CRL %d (issuer %s) is not valid before %s", i + 1, who,
@@ -210,6 +219,15 @@ static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct
 			file_err(c, key, path, refuse ? errs : &c->warnings, sbuf_str(&m), "");
 		}
 	}
+	for (int k = 0; k < n_cas; k++)
+		if (!has_crl[k]) {
+			sbuf_reset(&m);
+			sbuf_printf(&m, "CA certificate %d of %d (%s) has no CRL in tunnel.crl_file: every certificate "
+				    "it signed is refused", k + 1, n_cas,
+				    pki_name_text(X509_get_subject_name(sk_X509_value(cas, k)), who, sizeof(who)));
+			file_err(c, key, path, &c->warnings, sbuf_str(&m), "");
+		}
+	free(has_crl);
 	sbuf_free(&m);
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 }

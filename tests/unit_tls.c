@@ -671,6 +671,136 @@ static void test_peer_admitted(void)
 	tls_ctx_unref(ct);
 }
 
+/* Run the shell commands cmds with tests/ca.sh loaded and T_PKI = pki. */
+static void ca_sh(const char *cmds)
+{
+	const char *src = getenv("top_srcdir");
+	char *cmd = NULL;
+
+	if (asprintf(&cmd, "T_PKI='%s'; t_fail() { echo \"$*\" >&2; exit 1; }; . '%s/tests/ca.sh'; %s", pki,
+		     src ? src : ".", cmds) < 0 || system(cmd) != 0) {
+		fprintf(stderr, "ca.sh failed: %s\n", cmd ? cmd : "-");
+		exit(99);
+	}
+	free(cmd);
+}
+
+/* One handshake: the server with s (key, value pairs over the defaults),
+ * the client with cert/key of pki/name; the server's outcome and, when
+ * refused, its verify result in *why. */
+static int peer_outcome(const char *const *s, const char *name, long *why)
+{
+	char crt[64], key[64];
+	struct hs h;
+	int r;
+
+	snprintf(crt, sizeof(crt), "%s.crt", name);
+	snprintf(key, sizeof(key), "%s.key", name);
+	struct tls_ctx *st = mk_v("server", s);
+	struct tls_ctx *ct = MK("client", "tunnel.cert_file", qpath(pki, crt), "tunnel.key_file", qpath(pki, key));
+	if (!st || !ct)
+		return 99;
+	hs_go(&h, st, ct);
+	r = h.s.st == 1 && h.c.st == 1 ? 1 : h.s.st < 0 ? -1 : 0;
+	*why = SSL_get_verify_result(h.s.ssl);
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+	return r;
+}
+
+/* CRLs made by `openssl ca` (tests/ca.sh), checked for the whole chain;
+ * tunnel.trust = "partial" with an intermediate as the only anchor. */
+static void test_revocation_and_trust(void)
+{
+	ca_sh("t_ca ca && t_ca int-a ca && t_ca int-b ca && "
+	      "t_ca_issue int-a leaf-a leaf-a clientAuth DNS:leaf-a && "
+	      "t_ca_issue int-b leaf-b leaf-b clientAuth DNS:leaf-b && "
+	      "cat \"$T_PKI/leaf-a.crt\" \"$T_PKI/int-a.crt\" >\"$T_PKI/chain-a.crt\" && "
+	      "cp \"$T_PKI/leaf-a.key\" \"$T_PKI/chain-a.key\" && "
+	      "cat \"$T_PKI/ca.crt\" \"$T_PKI/int-a.crt\" >\"$T_PKI/ca+int-a.crt\" && "
+	      "cat \"$T_PKI/leaf-b.crt\" \"$T_PKI/int-b.crt\" >\"$T_PKI/chain-b.crt\" && "
+	      "cp \"$T_PKI/leaf-b.key\" \"$T_PKI/chain-b.key\" && "
+	      "t_ca_crl ca \"$T_PKI/none-revoked.crl\" && t_ca_revoke ca client2 && "
+	      "t_ca_crl ca \"$T_PKI/ca.crl\" && "
+	      "t_ca_crl ca \"$T_PKI/stale.crl\" \"$(t_ca_date -864000)\" \"$(t_ca_date -3600)\" && "
+	      "t_ca_crl int-a \"$T_PKI/int-a.crl\" && t_ca_revoke int-a leaf-a && "
+	      "t_ca_crl int-a \"$T_PKI/int-a-leaf.crl\" && "
+	      "cat \"$T_PKI/ca.crl\" \"$T_PKI/int-a.crl\" >\"$T_PKI/both.crl\" && "
+	      "cat \"$T_PKI/ca.crl\" \"$T_PKI/int-a-leaf.crl\" >\"$T_PKI/both-leaf.crl\" && "
+	      "t_ca_revoke ca int-a && t_ca_crl ca \"$T_PKI/ca-int.crl\" && "
+	      "cat \"$T_PKI/ca-int.crl\" \"$T_PKI/int-a.crl\" >\"$T_PKI/both-int.crl\"");
+/* "@file": pki/file */
+#define CRL(f) "tunnel.crl_file", "@" f
+#define CA(f) "tunnel.ca_file", "@" f
+#define PARTIAL "tunnel.trust", "\"partial\""
+	static const struct {
+		const char *s[7], *client;
+		int want;
+		long why;
+	} cases[] = {
+		/* the test CA: client2 revoked, client not */
+		{ { NULL }, "client2", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "client", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "client2", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CRL("none-revoked.crl") }, "client2", 1, X509_V_OK },
+		/* past nextUpdate (crl_expired = warn): still applies */
+		{ { CRL("stale.crl") }, "client2", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CRL("stale.crl") }, "client", 1, X509_V_OK },
+		/* the whole chain: every CA needs its CRL, a revoked intermediate refuses */
+		{ { NULL }, "chain-a", 1, X509_V_OK },
+		/* (an intermediate's CRL is checked against ca_file: it is there too) */
+		{ { CA("ca+int-a.crt"), CRL("both.crl") }, "chain-a", 1, X509_V_OK },
+		{ { CA("ca+int-a.crt"), CRL("both.crl") }, "leaf-a", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "chain-a", -1, X509_V_ERR_UNABLE_TO_GET_CRL },
+		{ { CA("ca+int-a.crt"), CRL("both-leaf.crl") }, "chain-a", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CA("ca+int-a.crt"), CRL("both-int.crl") }, "chain-a", -1, X509_V_ERR_CERT_REVOKED },
+		/* an intermediate as the only anchor */
+		{ { CA("int-a.crt") }, "leaf-a", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT },
+		{ { CA("int-a.crt"), PARTIAL }, "leaf-a", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL }, "leaf-b", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY },
+		{ { CA("int-a.crt"), PARTIAL, CRL("int-a.crl") }, "leaf-a", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL, CRL("int-a-leaf.crl") }, "leaf-a", -1, X509_V_ERR_CERT_REVOKED },
+		/* a root in ca_file admits leaves of every intermediate under it;
+		 * the intermediate's sibling as the anchor does not */
+		{ { NULL }, "chain-b", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL }, "chain-b", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *kv[7] = { NULL };
+		long why = 0;
+		for (size_t k = 0; cases[i].s[k]; k++)
+			kv[k] = cases[i].s[k][0] == '@' ? qpath(pki, cases[i].s[k] + 1) : cases[i].s[k];
+		int r = peer_outcome(kv[0] ? kv : NULL, cases[i].client, &why);
+		if (r != cases[i].want || why != cases[i].why)
+			fprintf(stderr, "case %zu (%s): got %d (%s), want %d (%s)\n", i, cases[i].client, r,
+				X509_verify_cert_error_string(why), cases[i].want,
+				X509_verify_cert_error_string(cases[i].why));
+		CU_ASSERT_EQUAL(r, cases[i].want);
+		CU_ASSERT_EQUAL(why, cases[i].why);
+	}
+}
+
+/* The server sends its chain without the root: the client receives the
+ * leaf alone from a server whose certificate the root signed directly. */
+static void test_chain_sent(void)
+{
+	struct tls_ctx *st = MK0("server"), *ct = MK0("client");
+	struct hs h;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
+	hs_go(&h, st, ct);
+	CU_ASSERT_EQUAL_FATAL(h.c.st, 1);
+	STACK_OF(X509) *sent = SSL_get_peer_cert_chain(h.c.ssl);
+	CU_ASSERT_EQUAL(sk_X509_num(sent), 1);
+	for (int i = 0; i < sk_X509_num(sent); i++)
+		CU_ASSERT_FALSE(X509_get_extension_flags(sk_X509_value(sent, i)) & EXFLAG_SS);
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+}
+
 /* A session outlives the last tls_ctx_unref of its context (a reload
  * committed mid-handshake): the verify callback still finds allowed_peers. */
 static void test_lifetime(void)
@@ -794,6 +924,8 @@ int main(void)
 	CU_add_test(s, "encrypted key and password", test_encrypted_key);
 	CU_add_test(s, "bad certificate, key, CA bytes", test_ctx_errors);
 	CU_add_test(s, "tls_peer_admitted after changes", test_peer_admitted);
+	CU_add_test(s, "CRLs for the whole chain, partial trust", test_revocation_and_trust);
+	CU_add_test(s, "the chain sent has no root", test_chain_sent);
 	CU_add_test(s, "session outlives its context", test_lifetime);
 	CU_add_test(s, "plain garbage to a server", test_garbage);
 	CU_add_test(s, "PEM helpers", test_pem_helpers);
