@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -182,6 +184,8 @@ static void observe(void *ctx, const struct reload_event *ev)
 	struct agent *a = ctx;
 	struct mib_note n = { .source = ev->source, .result = ev->result, .version = ev->version };
 
+	if (ev->kind != RELOAD_EV_DONE)
+		return;
 	mib_note_attempt(a->mib, ev);
 	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED)
 		return;
@@ -336,6 +340,42 @@ static int on_disconnect(int major, int minor, void *serverarg, void *clientarg)
 
 /* ---- the thread -------------------------------------------------------------- */
 
+/* Why the master's socket cannot be reached: connect to it ourselves (a
+ * Unix socket only; the library keeps its reason to itself).  Returns an
+ * errno, or 0 when the connect works or cannot be tried. */
+static int probe_socket(const char *spec)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
+	int fd, err = 0;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* One line for a master we could not reach, with the reason. */
+static void log_unreachable(struct agent *a)
+{
+	int err = probe_socket(a->socket);
+
+	if (err == EACCES)
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d error=\"%s\" "
+			    "hint=\"the daemon's user needs search permission on the socket's directory "
+			    "and write permission on the socket (agentXPerms; group Debian-snmp)\"",
+			    a->socket, a->ping_applied, strerror(err));
+	else
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d error=\"%s\"",
+			    a->socket, a->ping_applied, err ? strerror(err) : "the master did not accept the session");
+}
+
 static void lib_init(struct agent *a)
 {
 	lib_agent = a;
@@ -368,8 +408,7 @@ static void lib_init(struct agent *a)
 	a->in_init = false;
 	a->inited = true;
 	if (!a->connected)
-		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d", a->socket,
-			    a->ping_applied);
+		log_unreachable(a);
 }
 
 /* Run register (mib_register or mib_reregister) and tell what the
@@ -604,7 +643,7 @@ void agent_register(struct agent *a, struct engine *e)
 {
 	engine_register(e, &a->comp);
 	engine_register(e, mib_component(a->mib));
-	engine_set_observer(e, observe, a);
+	engine_add_observer(e, observe, a);
 }
 
 int agent_start(struct agent *a)

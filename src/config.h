@@ -51,6 +51,7 @@ void cfg_warning_format(const struct cfg_error *e, struct sbuf *out);
 enum cfg_mode { CFG_MODE_SERVER = 0, CFG_MODE_CLIENT = 1 };
 enum cfg_transport { CFG_TRANSPORT_FORWARD = 0, CFG_TRANSPORT_TUN = 1 };
 enum cfg_tls_version { CFG_TLS_1_2 = 0, CFG_TLS_1_3 = 1 };
+enum cfg_start_invalid { CFG_START_REFUSE = 0, CFG_START_LAST_GOOD = 1 };
 /* tunnel.trust: chain: a peer's chain must reach a self-signed root in
  * ca_file; partial: any certificate in ca_file is a trust anchor. */
 enum cfg_trust { CFG_TRUST_CHAIN = 0, CFG_TRUST_PARTIAL = 1 };
@@ -94,6 +95,7 @@ struct config {
 
 	enum cfg_mode mode;
 	enum cfg_transport transport;
+	char *user;
 	struct {
 		char *listen, *server, *server_name;
 		char *cert_file, *key_file, *ca_file, *key_password, *crl_file;
@@ -131,6 +133,8 @@ struct config {
 		bool watch;
 		int debounce_ms;
 		int history;
+		char *state_dir;
+		enum cfg_start_invalid start_invalid;
 	} reload;
 
 	/* contents of tunnel.cert_file, key_file, ca_file, crl_file: see
@@ -304,6 +308,9 @@ int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit,
 void cfg_print(const struct config *c, FILE *out);
 /* The settings table as a Markdown table (docs/configuration.md). */
 void cfg_print_schema(FILE *out);
+/* The same rows as man(7) paragraphs (the SETTINGS section of
+ * sssonector.conf(5)). */
+void cfg_print_schema_man(FILE *out);
 
 /*
  * Internal to the config module (cfg_load calls it): check the files c

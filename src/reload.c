@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "state.h"
 
 struct slot {
 	struct component c;
@@ -53,7 +54,8 @@ struct engine {
 	/* Read by other threads: guarded by lock. */
 	pthread_mutex_t lock;
 	struct config *current;
-	uint32_t version;
+	uint32_t version;      /* the running version */
+	uint32_t last_version; /* the highest number ever handed out */
 	struct reload_stats stats;
 	struct reload_history *hist; /* oldest first */
 	size_t n_hist;
@@ -66,8 +68,13 @@ struct engine {
 	uint32_t held_duration_us;
 	uint64_t held_at_ms;
 
-	void (*observer)(void *ctx, const struct reload_event *ev);
-	void *observer_ctx;
+	struct observer {
+		void (*fn)(void *ctx, const struct reload_event *ev);
+		void *ctx;
+	} observers[4];
+	size_t n_observers;
+
+	struct state *state; /* NULL: nothing survives a restart */
 
 	/* engine_call() queue. */
 	pthread_mutex_t qlock;
@@ -132,7 +139,7 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
-	e->observer = NULL; /* whoever listened may be gone already */
+	e->n_observers = 0; /* whoever listened may be gone already */
 	engine_release(e);
 	/* Nobody runs the queue any more: cancel what is left. */
 	pthread_mutex_lock(&e->qlock);
@@ -297,25 +304,32 @@ static void record(struct engine *e, enum reload_source source, enum reload_resu
 	sbuf_free(&first);
 }
 
-void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
+void engine_add_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
 			 void *ctx)
 {
-	e->observer = fn;
-	e->observer_ctx = ctx;
+	if (e->n_observers == sizeof(e->observers) / sizeof(e->observers[0]))
+		abort(); /* a fixed set of observers: a programming error */
+	e->observers[e->n_observers++] = (struct observer){ fn, ctx };
 }
 
-/* Tell the observer about the attempt just recorded. */
-static void announce(struct engine *e, enum reload_source source, enum reload_result result)
+static void tell(struct engine *e, enum reload_event_kind kind, enum reload_source source,
+		 enum reload_result result)
 {
-	if (!e->observer)
-		return;
 	struct reload_event ev = {
+		.kind = kind,
 		.source = source,
 		.result = result,
 		.version = e->version,
-		.error = e->stats.last_error,
+		.error = kind == RELOAD_EV_DONE ? e->stats.last_error : "",
 	};
-	e->observer(e->observer_ctx, &ev);
+	for (size_t i = 0; i < e->n_observers; i++)
+		e->observers[i].fn(e->observers[i].ctx, &ev);
+}
+
+/* Tell the observers about the attempt just recorded. */
+static void announce(struct engine *e, enum reload_source source, enum reload_result result)
+{
+	tell(e, RELOAD_EV_DONE, source, result);
 }
 
 static void log_rejected(struct engine *e, enum reload_source source, enum reload_result result,
@@ -355,13 +369,54 @@ static struct config *swap_current(struct engine *e, struct config *cand, enum r
 	pthread_mutex_lock(&e->lock);
 	struct config *old = e->current;
 	e->current = cand;
-	h.version = ++e->version;
+	h.version = e->version = ++e->last_version;
 	e->hist = xrealloc(e->hist, (e->n_hist + 1) * sizeof(*e->hist));
 	e->hist[e->n_hist++] = h;
 	if (!e->holding)
 		history_trim(e);
 	pthread_mutex_unlock(&e->lock);
 	return old;
+}
+
+/* Record the next version number as taken before anything is committed
+ * (prepare stage): a change whose number cannot be recorded is refused, so
+ * a number is never handed out twice, across UNDOs and restarts alike. */
+static int reserve_version(struct engine *e, struct cfg_errors *errs)
+{
+	char err[512];
+
+	if (!e->state || state_reserve(e->state, e->last_version + 1, err, sizeof(err)) == 0)
+		return 0;
+	cfg_errors_add(errs, e->path, 0, "reload.state_dir", NULL, "%s", err);
+	return -1;
+}
+
+/* Store the newest history entry (a final change) and forget the stored
+ * versions the history no longer keeps.  A failure is logged: the change
+ * is applied and its number recorded already. */
+static void persist_newest(struct engine *e)
+{
+	char err[512];
+
+	if (!e->state || !e->n_hist)
+		return;
+	const struct reload_history *h = &e->hist[e->n_hist - 1];
+	struct state_entry se = {
+		.version = h->version,
+		.applied_at = h->applied_at,
+		.source = (int)h->source,
+		.changed = h->changed,
+		.text = h->cfg->text,
+		.len = h->cfg->text_len,
+	};
+	memcpy(se.hash, h->hash, SHA256_LEN);
+	if (state_save(e->state, &se, err, sizeof(err)) < 0) {
+		char q[600];
+		log_error("reload", "event=state_save_failed version=%u error=%s", h->version,
+			  log_quote(err, q, sizeof(q)));
+		return;
+	}
+	state_trim(e->state, e->hist[0].version);
 }
 
 enum reload_result engine_reload(struct engine *e, enum reload_source source,
@@ -379,10 +434,12 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 		in = &from_file;
 	/* A new attempt makes a held change final. */
 	engine_release(e);
+	tell(e, RELOAD_EV_BEGIN, source, 0);
 
 	enum cfg_status st = cfg_load(e->path, in->text, in->len, &cand, &errs);
 	if (st == CFG_ERR_PARSE && in->tentative) {
 		cfg_errors_free(&errs);
+		tell(e, RELOAD_EV_IDLE, source, 0);
 		if (out) {
 			memset(out, 0, sizeof(*out));
 			out->result = RELOAD_PARSE_ERROR;
@@ -408,6 +465,11 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	}
 
 	if (prepare_all(e, e->current, cand, &errs) < 0) {
+		result = RELOAD_APPLY_ERROR;
+		goto rejected;
+	}
+	if (reserve_version(e, &errs) < 0) {
+		abort_slots(e, e->n_slots);
 		result = RELOAD_APPLY_ERROR;
 		goto rejected;
 	}
@@ -439,6 +501,7 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 		cfg_unref(old);
 		record(e, source, result, NULL, since_us(t0));
 		announce(e, source, result);
+		persist_newest(e);
 	}
 	goto out;
 
@@ -506,9 +569,11 @@ void engine_revert(struct engine *e, const struct cfg_errors *why)
 	pthread_mutex_lock(&e->lock);
 	struct config *undone = e->current;
 	e->current = e->held_prev;
-	e->version--;
 	e->n_hist--;
 	reload_history_clear(&e->hist[e->n_hist]);
+	/* The undone change's number stays taken (last_version): the next
+	 * change gets a new one, so a number never means two configurations. */
+	e->version = e->n_hist ? e->hist[e->n_hist - 1].version : 0;
 	e->holding = false;
 	e->held_prev = NULL;
 	history_trim(e);
@@ -537,6 +602,7 @@ void engine_release(struct engine *e)
 	record(e, e->held_source, RELOAD_APPLIED, NULL, e->held_duration_us);
 	announce(e, e->held_source, RELOAD_APPLIED);
 	cfg_unref(prev);
+	persist_newest(e);
 }
 
 int engine_hold_wait(struct engine *e)
@@ -550,6 +616,73 @@ int engine_hold_wait(struct engine *e)
 		    reload_source_name(e->held_source), e->version, (unsigned long long)age);
 	engine_release(e);
 	return 0;
+}
+
+/* ---- state across restarts ------------------------------------------- */
+
+void engine_set_state(struct engine *e, struct state *st)
+{
+	const struct state_entry *v;
+	size_t n = state_entries(st, &v);
+
+	e->state = st;
+	pthread_mutex_lock(&e->lock);
+	if (state_last_version(st) > e->last_version)
+		e->last_version = state_last_version(st);
+	pthread_mutex_unlock(&e->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_errors errs = { 0 };
+		struct config *c = NULL;
+		if (cfg_load(e->path, v[i].text, v[i].len, &c, &errs) != CFG_OK) {
+			struct sbuf first = { 0 };
+			char q[600];
+			if (errs.n)
+				cfg_error_format(&errs.v[0], &first);
+			log_warning("reload", "event=state_version_skipped version=%u error=%s", v[i].version,
+				    log_quote(sbuf_str(&first), q, sizeof(q)));
+			sbuf_free(&first);
+			cfg_errors_free(&errs);
+			continue;
+		}
+		struct reload_history h = {
+			.version = v[i].version,
+			.applied_at = v[i].applied_at,
+			.source = (enum reload_source)v[i].source,
+			.changed = xstrdup(v[i].changed),
+			.cfg = c,
+		};
+		memcpy(h.hash, v[i].hash, SHA256_LEN);
+		pthread_mutex_lock(&e->lock);
+		e->hist = xrealloc(e->hist, (e->n_hist + 1) * sizeof(*e->hist));
+		e->hist[e->n_hist++] = h;
+		pthread_mutex_unlock(&e->lock);
+	}
+	log_info("reload", "event=state dir=%s last_version=%u history=%zu", state_dir(st), e->last_version,
+		 e->n_hist);
+}
+
+uint32_t engine_start_last_good(struct engine *e, struct cfg_errors *errs)
+{
+	if (e->current)
+		return e->version;
+	if (!e->n_hist) {
+		cfg_errors_add(errs, e->path, 0, NULL, NULL, "no earlier version to start with%s",
+			       e->state ? "" : " (reload.state_dir is not in use)");
+		return 0;
+	}
+	struct config *c = cfg_ref(e->hist[e->n_hist - 1].cfg);
+	if (prepare_all(e, NULL, c, errs) < 0) {
+		cfg_unref(c);
+		return 0;
+	}
+	commit_all(e);
+	abort_slots(e, e->n_slots);
+	pthread_mutex_lock(&e->lock);
+	e->current = c;
+	e->version = e->hist[e->n_hist - 1].version;
+	history_trim(e);
+	pthread_mutex_unlock(&e->lock);
+		return e->version;
 }
 
 /* ---- state for other threads ----------------------------------------- */

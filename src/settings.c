@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -187,6 +188,21 @@ bad:
 	return "must be a valid interface name (1 to 15 characters, no '/', ':' or whitespace)";
 }
 
+/* A user of the passwd database (user: the daemon switches to it). */
+static const char *check_user(const char *v)
+{
+	if (!*v || strpbrk(v, ":/ \t\n"))
+		return "must be a user name";
+	return getpwnam(v) ? NULL : "no such user";
+}
+
+/* reload.state_dir: an absolute path (the state must not move with the
+ * working directory). */
+static const char *check_state_dir(const char *v)
+{
+	return v[0] == '/' ? NULL : "must be an absolute path";
+}
+
 /* ---- the table ------------------------------------------------------ */
 
 static const char *const mode_values[] = { "server", "client", NULL };
@@ -199,6 +215,8 @@ static const char *const crl_expired_values[] = { "warn", "refuse", NULL };
 static const char *const snmp_write_values[] = { "rates", "reload", "all", NULL };
 /* enum log_level's order */
 static const char *const level_values[] = { "error", "warning", "info", "debug", NULL };
+/* enum cfg_start_invalid's order */
+static const char *const start_invalid_values[] = { "refuse", "last-good", NULL };
 
 #define AT(field) offsetof(struct config, field)
 
@@ -209,6 +227,10 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "transport", .type = CFG_T_ENUM, .offset = AT(transport),
 	  .values = transport_values, .def = "\"forward\"", .flags = CFG_F_RESTART,
 	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
+	{ .key = "user", .type = CFG_T_STRING, .offset = AT(user),
+	  .flags = CFG_F_RESTART, .check = check_user,
+	  .doc = "after startup, run as this user with only the capabilities the transport needs "
+		 "(--user overrides it); unset: stay who started the daemon" },
 
 	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
 	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
@@ -328,6 +350,14 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "reload.history", .type = CFG_T_INT, .offset = AT(reload.history),
 	  .min = 1, .max = 1024, .def = "16",
 	  .doc = "applied versions kept for rollback" },
+	{ .key = "reload.state_dir", .type = CFG_T_STRING, .offset = AT(reload.state_dir),
+	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = check_state_dir,
+	  .doc = "where the version counter and the history survive restarts (one subdirectory "
+		 "per configuration file)" },
+	{ .key = "reload.start_invalid", .type = CFG_T_ENUM, .offset = AT(reload.start_invalid),
+	  .values = start_invalid_values, .def = "\"last-good\"",
+	  .doc = "when the file is invalid at startup: refuse to start (exit 1), or start with the "
+		 "last applied version from reload.state_dir" },
 };
 
 const size_t cfg_n_settings = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
@@ -670,6 +700,10 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 			fputs("DNS name or IP address", out);
 		else if (s->check == check_agentx)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
+		else if (s->check == check_user)
+			fputs("a user name", out);
+		else if (s->check == check_state_dir)
+			fputs("absolute path", out);
 		break;
 	}
 }
@@ -694,21 +728,96 @@ static void schema_default(const struct cfg_setting *s, FILE *out)
 	}
 }
 
+/* The cells of row s, in Markdown (code in backticks). */
+static void schema_cells(const struct cfg_setting *s, char **type, char **def, char **range, char **doc)
+{
+	size_t n;
+	FILE *f;
+
+	f = open_memstream(type, &n);
+	fprintf(f, "%s%s", type_name(s), (s->flags & CFG_F_SECRET) ? ", **secret**" : "");
+	fclose(f);
+	f = open_memstream(def, &n);
+	schema_default(s, f);
+	fclose(f);
+	f = open_memstream(range, &n);
+	schema_range(s, f);
+	fclose(f);
+	f = open_memstream(doc, &n);
+	fputs(s->doc, f);
+	if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
+		fprintf(f, " (only used when %s)", cfg_required_text(s->scope));
+	fclose(f);
+}
+
 void cfg_print_schema(FILE *out)
 {
 	fputs("| key | type | default | range / values | change | description |\n"
 	      "|---|---|---|---|---|---|\n", out);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
+		char *type, *def, *range, *doc;
 
-		fprintf(out, "| `%s` | %s%s | ", s->key, type_name(s),
-			(s->flags & CFG_F_SECRET) ? ", **secret**" : "");
-		schema_default(s, out);
-		fputs(" | ", out);
-		schema_range(s, out);
-		fprintf(out, " | %s | %s", (s->flags & CFG_F_RESTART) ? "restart" : "hot", s->doc);
-		if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
-			fprintf(out, " (only used when %s)", cfg_required_text(s->scope));
-		fputs(" |\n", out);
+		schema_cells(s, &type, &def, &range, &doc);
+		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", s->key, type, def, range,
+			(s->flags & CFG_F_RESTART) ? "restart" : "hot", doc);
+		free(type);
+		free(def);
+		free(range);
+		free(doc);
+	}
+}
+
+/* Markdown cell text as roff: `code` and **strong** in bold, roff's
+ * special characters escaped. */
+static void roff_text(FILE *out, const char *md)
+{
+	bool bold = false;
+
+	for (const char *p = md; *p; p++) {
+		if (*p == '`' || (p[0] == '*' && p[1] == '*')) {
+			fputs(bold ? "\\fR" : "\\fB", out);
+			bold = !bold;
+			if (*p == '*')
+				p++;
+		} else if (*p == '\\') {
+			fputs("\\e", out);
+		} else if (*p == '-') {
+			fputs("\\-", out);
+		} else if (!strncmp(p, "\u2014", 3)) {
+			fputs("\\(em", out);
+			p += 2;
+		} else {
+			fputc(*p, out);
+		}
+	}
+	if (bold)
+		fputs("\\fR", out);
+}
+
+void cfg_print_schema_man(FILE *out)
+{
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		char *type, *def, *range, *doc;
+
+		schema_cells(s, &type, &def, &range, &doc);
+		fputs(".TP\n.B ", out);
+		roff_text(out, s->key);
+		fputs("\n", out);
+		roff_text(out, doc);
+		fputs(".\n.br\nType: ", out);
+		roff_text(out, type);
+		fputs("; default: ", out);
+		roff_text(out, def);
+		if (*range) {
+			fputs("; values: ", out);
+			roff_text(out, range);
+		}
+		fprintf(out, "; %s.\n", (s->flags & CFG_F_RESTART) ? "needs a restart to change" : "hot");
+		free(type);
+		free(def);
+		free(range);
+		free(doc);
 	}
 }

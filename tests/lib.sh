@@ -51,6 +51,13 @@ t_skip() {
 	exit 77
 }
 
+# t_full_suite_only WHAT: skip inside `make distcheck` (SSS_DISTCHECK=1),
+# where the tarball's build re-runs the suite: tests that need root,
+# network namespaces or minutes run once, outside it.
+t_full_suite_only() {
+	[ -z "${SSS_DISTCHECK:-}" ] || t_skip "inside make distcheck ($1): the full suite runs it outside"
+}
+
 t_pass() {
 	printf '%s: PASS\n' "$T_NAME" >&2
 	exit 0
@@ -255,7 +262,8 @@ t_render() {
 			'tunnel.ca_file="@PKI@/ca.crt"' \
 			"forward.target=\"127.0.0.1:$T_PORT_FORWARD\"" \
 			'monitor.snmp_enabled=false' \
-			'reload.debounce_ms=100'
+			'reload.debounce_ms=100' \
+			"reload.state_dir=\"$T_DIR/state\""
 		local a
 		for a in "$@"; do printf '%s\n' "$a"; done
 	} | awk -v pki="$T_PKI" '
@@ -340,8 +348,13 @@ t_start() {
 		[ "$(t_now_ms)" -lt "$deadline" ] || t_fail "no event=ready within ${T_TIMEOUT}s"
 		sleep 0.02
 	done
-	grep -q "event=ready version=1 pid=$T_PID " "$T_LOG" ||
-		t_fail "the ready line does not say version=1 pid=$T_PID"
+	local ready
+	ready=$(grep -m1 -o -E "event=ready version=[0-9]+ pid=$T_PID " "$T_LOG") ||
+		t_fail "the ready line does not say version=N pid=$T_PID"
+	# The first start on a fresh state directory runs version 1; a
+	# restart continues the count (reload.state_dir).
+	T_VERSION=${ready#event=ready version=}
+	T_VERSION=${T_VERSION%% *}
 }
 
 # t_count PATTERN [FILE]: number of lines of FILE ($T_LOG) matching the ERE.
@@ -417,4 +430,31 @@ t_logfmt_escape() {
 # that carries one (applied, rejected or unchanged).
 t_version() {
 	grep -E 'event=reload result=' "$T_LOG" | tail -n 1 | sed -n 's/.* version=\([0-9]*\).*/\1/p'
+}
+
+# ---- a daemon that runs as a service user ----------------------------------
+
+# t_svc_dir NAME: $T_DIR/NAME owned by $T_SVC_USER (default nobody), with a
+# copy of the PKI that user can read (the keys 0600, its own); sets SVC.
+# $T_DIR becomes 0711 so that the user can reach it.
+t_svc_dir() {
+	local u=${T_SVC_USER:-nobody}
+	chmod 0711 "$T_DIR"
+	SVC=$T_DIR/$1
+	mkdir -p "$SVC/pki"
+	cp "$T_PKI"/server.crt "$T_PKI"/server.key "$T_PKI"/ca.crt "$T_PKI"/client.crt "$T_PKI"/client.key "$SVC/pki/"
+	chown -R "$u:$(id -g "$u")" "$SVC"
+	chmod 0700 "$SVC" "$SVC/pki"
+}
+
+# t_svc_conf FILE [SET...]: t_render with the copied PKI and the state in
+# $SVC/state, given to the service user before it is renamed into place
+# (a daemon running as that user reads it when the watch fires).
+t_svc_conf() {
+	local f=$1 u=${T_SVC_USER:-nobody}
+	shift
+	T_PKI=$SVC/pki t_render "reload.state_dir=\"$SVC/state\"" "$@" >"$f.tmp" || t_fail "cannot write $f"
+	chmod 0600 "$f.tmp"
+	chown "$u:$(id -g "$u")" "$f.tmp"
+	mv -f "$f.tmp" "$f"
 }

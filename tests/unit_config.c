@@ -413,6 +413,21 @@ static const struct vcase vcases[] = {
 	BOOLS("server", "reload.watch"),
 	RANGE("server", "reload.debounce_ms", "0", "10000", "-1", "10001", "must be between 0 and 10000"),
 	RANGE("server", "reload.history", "1", "1024", "0", "1025", "must be between 1 and 1024"),
+	OK("server", "reload.state_dir", "\"/var/lib/sssonector\""),
+	OK("server", "reload.state_dir", "\"/tmp/x\""),
+	BAD("server", "reload.state_dir", "\"state\"", "must be an absolute path"),
+	BAD("server", "reload.state_dir", "\"\"", M_EMPTY),
+	BAD("server", "reload.state_dir", "1", M_STR),
+	OK("server", "reload.start_invalid", "\"refuse\""),
+	OK("server", "reload.start_invalid", "\"last-good\""),
+	BADG("server", "reload.start_invalid", "\"lastgood\"", "must be one of: refuse, last-good",
+	     "\"lastgood\""),
+	/* user */
+	OK("server", "user", "\"root\""),
+	OK("client", "user", "\"nobody\""),
+	BAD("server", "user", "\"no-such-user-sss\"", "no such user"),
+	BAD("server", "user", "\"a:b\"", "must be a user name"),
+	BAD("server", "user", "0", M_STR),
 	/* unknown keys */
 	BAD("server", "tunnel.upload_kpbs", "5", "unknown setting (did you mean \"tunnel.upload_kbps\"?)"),
 	BAD("server", "tunnel.mtu", "1400", "unknown setting (did you mean \"network.mtu\"?)"),
@@ -1223,7 +1238,8 @@ static void test_check_change(void)
 	for (size_t i = 0; i < cfg_n_settings; i++)
 		if (cfg_settings[i].flags & CFG_F_RESTART)
 			sbuf_printf(&r, "%s ", cfg_settings[i].key);
-	CU_ASSERT_STRING_EQUAL(sbuf_str(&r), "mode transport network.interface network.address monitor.agentx_socket ");
+	CU_ASSERT_STRING_EQUAL(sbuf_str(&r), "mode transport user network.interface network.address "
+					     "monitor.agentx_socket reload.state_dir ");
 	sbuf_free(&r);
 }
 

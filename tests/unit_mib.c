@@ -121,7 +121,7 @@ static void setup(const char *extra)
 	write_conf(extra);
 	eng = engine_new(conf);
 	mib = mib_new(eng, &tstats);
-	engine_set_observer(eng, on_event, NULL);
+	engine_add_observer(eng, on_event, NULL);
 	engine_register(eng, &slow_component);
 	engine_register(eng, mib_component(mib));
 	atomic_store(&slow_prepare, false);
