@@ -87,6 +87,7 @@ struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts)
 	m->e = e;
 	m->ts = ts;
 	m->context = xstrdup("");
+	m->call_timeout_ms = MIB_CALL_TIMEOUT_MS;
 	atomic_store(&m->watch_state, 3); /* disabled until published */
 	clock_gettime(CLOCK_REALTIME, &m->start_real);
 	m->start_ms = now_ms();

@@ -58,6 +58,7 @@ struct mib {
 	char *context;         /* the context registered in ("" default; SNMP thread) */
 	uint64_t set_since_ms; /* a SET transaction is open since (0: none; SNMP thread) */
 	long spinlock;         /* sssConfigSpinLock (SNMP thread) */
+	int call_timeout_ms;   /* a SET phase's wait for the engine: MIB_CALL_TIMEOUT_MS */
 	_Atomic uint32_t writes_refused; /* SETs beyond monitor.snmp_write */
 	uint64_t refused_logged_ms;      /* last refusal logged (SNMP thread) */
 	struct timespec start_real;      /* when the daemon started */

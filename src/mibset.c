@@ -21,7 +21,7 @@
  *   COMMIT    engine_release, then the sssReloadApplied notification.
  *
  * The phases run on the SNMP thread and reach the engine only through
- * engine_call() with MIB_CALL_TIMEOUT_MS; the functions named fn_* run on
+ * engine_call() with m->call_timeout_ms; the functions named fn_* run on
  * the control thread.  A refusal the engine itself cannot see (a value in
  * an @include, a file that differs or cannot be written) is counted with
  * engine_reject(): counters, audit line, sssReloadLastError and the
@@ -106,7 +106,7 @@ static void txn_post(struct txn *t, void (*fn)(struct engine *, void *))
 static int txn_call(struct txn *t, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *))
 {
 	atomic_fetch_add(&t->refs, 1);
-	return engine_call_undo(t->m->e, fn, undo, t, txn_unref, MIB_CALL_TIMEOUT_MS);
+	return engine_call_undo(t->m->e, fn, undo, t, txn_unref, t->m->call_timeout_ms);
 }
 
 static void note_error(struct txn *t, const struct cfg_errors *errs)
@@ -394,16 +394,17 @@ static void fn_undo(struct engine *e, void *arg)
 	revert_ours(e, arg, "SNMP SET undone: the master agent failed the request (UndoSet)");
 }
 
-/* ACTION ran past MIB_CALL_TIMEOUT_MS: the manager was answered
+/* ACTION ran past the phase's wait: the manager was answered
  * commitFailed, so what it did must not stay (engine_call_undo runs this
  * right after fn_action, before anything else). */
 static void fn_action_abandoned(struct engine *e, void *arg)
 {
+	struct txn *t = arg;
 	char why[160];
 
 	snprintf(why, sizeof(why),
 		 "SNMP SET answered commitFailed: applying it took longer than %d ms, so it was undone",
-		 MIB_CALL_TIMEOUT_MS);
+		 t->m->call_timeout_ms);
 	revert_ours(e, arg, why);
 }
 
@@ -644,9 +645,9 @@ static void reserve1(struct txn *t, netsnmp_agent_request_info *reqinfo, netsnmp
 	}
 }
 
-static void call_timed_out(const char *phase)
+static void call_timed_out(const struct mib *m, const char *phase)
 {
-	log_warning("snmp", "event=set_timeout phase=%s timeout_ms=%d", phase, MIB_CALL_TIMEOUT_MS);
+	log_warning("snmp", "event=set_timeout phase=%s timeout_ms=%d", phase, m->call_timeout_ms);
 }
 
 bool mib_set_in_progress(const struct mib *m)
@@ -678,7 +679,7 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		if (!t->has_settings)
 			break; /* the spin lock alone: nothing for the engine */
 		if (txn_call(t, fn_reserve2, NULL) < 0) {
-			call_timed_out("reserve2");
+			call_timed_out(m, "reserve2");
 			netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_RESOURCEUNAVAILABLE);
 		} else if (t->status) {
 			netsnmp_set_request_error(reqinfo, request_for(requests, t->err_key), t->status);
@@ -693,7 +694,7 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		} else if (txn_call(t, fn_action, fn_action_abandoned) < 0) {
 			/* The manager hears commitFailed; if the apply had begun it
 			 * is undone as soon as it ends (fn_action_abandoned). */
-			call_timed_out("action");
+			call_timed_out(m, "action");
 			netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_COMMITFAILED);
 		} else if (t->status) {
 			netsnmp_set_request_error(reqinfo, request_for(requests, t->err_key), t->status);
