@@ -46,7 +46,7 @@ tunnel = {
   upload_kbps = $1;
 };
 forward = { target = "127.0.0.1:5201"; };
-reload = { debounce_ms = $DEBOUNCE_MS; history = 16; };
+reload = { debounce_ms = $DEBOUNCE_MS; history = 16; state_dir = "$tmp/state"; };
 logging = { level = "info"; };
 CONF
 }
