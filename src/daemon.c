@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include <libconfig.h>
 
 #include "agent.h"
+#include "certwatch.h"
 #include "config.h"
 #include "dataplane.h"
 #include "log.h"
@@ -349,6 +351,7 @@ int daemon_run(const struct daemon_opts *o)
 	sigset_t set;
 	struct engine *e = NULL;
 	struct watch *w = NULL;
+	struct certwatch *cw = NULL;
 	struct dataplane *dp = NULL;
 	struct agent *ag = NULL;
 	struct state *st = NULL;
@@ -381,6 +384,7 @@ int daemon_run(const struct daemon_opts *o)
 	ag = agent_new(e, &tstats);
 	agent_register(ag, e);
 	engine_add_observer(e, notify_observe, &nt);
+	cw = certwatch_new(e, NULL, NULL);
 
 	/* First the pidfile: a second daemon stops here, before it touches
 	 * anything. */
@@ -458,6 +462,9 @@ int daemon_run(const struct daemon_opts *o)
 		};
 		/* While a change is held the watch waits (see below). */
 		int held = engine_hold_wait(e), timeout = held ? held : watch_timeout(w, now_ms());
+		int ct = certwatch_timeout(cw, time(NULL));
+		if (timeout < 0 || ct < timeout)
+			timeout = ct;
 
 		if (poll(p, p[2].fd >= 0 ? 3 : 2, timeout) < 0 && errno != EINTR) {
 			log_error("daemon", "event=poll_failed error=%s", strerror(errno));
@@ -487,6 +494,7 @@ int daemon_run(const struct daemon_opts *o)
 			engine_reload(e, RELOAD_SRC_SIGNAL, NULL, NULL);
 		}
 		watch_tick(w, now_ms());
+		certwatch_tick(cw, time(NULL));
 		agent_publish_watch(ag, (int)watch_state(w), watch_events(w));
 	}
 out:
@@ -501,6 +509,7 @@ out:
 	engine_free(e);
 	state_close(st);
 	watch_free(w);
+	certwatch_free(cw);
 	dp_free(dp);
 	if (sfd >= 0)
 		close(sfd);

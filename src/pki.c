@@ -259,6 +259,16 @@ bool pki_name_match(const struct pki_name *n, X509 *x)
 
 /* ---- dates --------------------------------------------------------------- */
 
+const char *pki_cert_kind_name(enum pki_cert_kind kind)
+{
+	switch (kind) {
+	case PKI_CERT_OWN: return "own";
+	case PKI_CERT_CA: return "ca";
+	case PKI_CERT_PEER: return "peer";
+	}
+	return "?";
+}
+
 static time_t asn1_time(const ASN1_TIME *t)
 {
 	struct tm tm;

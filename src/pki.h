@@ -48,6 +48,11 @@ bool pki_name_match(const struct pki_name *n, X509 *x);
 /* The settings table's check of one allowed_peers entry: NULL or why. */
 const char *pki_name_check(const char *entry);
 
+/* Whose certificate (the values of SSSONECTOR-MIB's sssNotifyCertKind). */
+enum pki_cert_kind { PKI_CERT_OWN = 1, PKI_CERT_CA = 2, PKI_CERT_PEER = 3 };
+/* "own", "ca", "peer" */
+const char *pki_cert_kind_name(enum pki_cert_kind kind);
+
 /* Validity of x at now; *not_after (may be NULL) gets its notAfter. */
 enum pki_validity { PKI_VALID, PKI_NOT_YET_VALID, PKI_EXPIRED };
 enum pki_validity pki_validity(const X509 *x, time_t now, time_t *not_after);
