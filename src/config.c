@@ -205,8 +205,13 @@ static bool set_list(struct loader *L, const struct cfg_setting *s, const config
 		if (config_setting_type(config_setting_get_elem(cs, (unsigned)i)) != CONFIG_TYPE_STRING)
 			goto bad;
 	for (int i = 0; i < n; i++) {
-		if (!*config_setting_get_string_elem(cs, i)) {
+		const char *item = config_setting_get_string_elem(cs, i), *msg;
+		if (!*item) {
 			value_err(L, s, cs, "must be a list of non-empty strings");
+			return false;
+		}
+		if (s->check && (msg = s->check(item)) != NULL) {
+			add_err(L, cs, s->key, item, msg);
 			return false;
 		}
 	}
@@ -416,7 +421,8 @@ static bool req_known(const struct loader *L, enum cfg_required r)
 	case CFG_REQ_CLIENT: return mode_ok;
 	case CFG_REQ_TUN: return tr_ok;
 	case CFG_REQ_FORWARD_CLIENT:
-	case CFG_REQ_FORWARD_SERVER: return mode_ok && tr_ok;
+	case CFG_REQ_FORWARD_SERVER:
+	case CFG_REQ_TUN_SERVER: return mode_ok && tr_ok;
 	default: return true;
 	}
 }
@@ -498,6 +504,18 @@ static size_t idx(const char *key)
 static void check_cross(struct loader *L)
 {
 	struct config *c = L->c;
+	char buf[256];
+
+	/* The rows' own rules, when the row and mode/transport parsed. */
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const char *msg;
+		if (!s->cross || (L->bad & BIT(i)) || !req_known(L, s->scope) ||
+		    !cfg_required_holds(c, s->scope))
+			continue;
+		if ((msg = s->cross(c, buf, sizeof(buf))) != NULL)
+			row_err(L, i, true, msg, "");
+	}
 
 	/* The kernel removes IPv6 addresses from a link whose MTU drops below
 	 * the IPv6 minimum: the tunnel would silently die. */
@@ -756,16 +774,36 @@ static bool blob_equal(const struct cfg_blob *a, const struct cfg_blob *b)
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
+/* Whether setting s differs between a and b, by value or named file's content. */
+static bool setting_changed(const struct config *a, const struct config *b, const struct cfg_setting *s,
+			    bool *value)
+{
+	const struct cfg_blob *ba = file_blob(a, s), *bb = file_blob(b, s);
+
+	*value = !cfg_value_equal(a, b, s);
+	return *value || (ba && bb && !blob_equal(ba, bb));
+}
+
+unsigned cfg_changed_components(const struct config *a, const struct config *b)
+{
+	unsigned mask = 0;
+	bool value;
+
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if (!a || setting_changed(a, b, &cfg_settings[i], &value))
+			mask |= cfg_settings[i].components;
+	return mask;
+}
+
 int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit, struct sbuf *keys)
 {
 	int n = 0;
 
 	for (size_t i = 0; a && b && i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
-		const struct cfg_blob *ba = file_blob(a, s), *bb = file_blob(b, s);
-		bool value = !cfg_value_equal(a, b, s);
+		bool value;
 
-		if (!value && !(ba && bb && !blob_equal(ba, bb)))
+		if (!setting_changed(a, b, s, &value))
 			continue;
 		if (audit) {
 			if (n)

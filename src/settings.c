@@ -185,103 +185,155 @@ static const char *const level_values[] = { "error", "warning", "info", "debug",
 const struct cfg_setting cfg_settings[] = {
 	{ .key = "mode", .type = CFG_T_ENUM, .offset = AT(mode),
 	  .values = mode_values, .flags = CFG_F_RESTART, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "server accepts tunnels, client opens one" },
 	{ .key = "transport", .type = CFG_T_ENUM, .offset = AT(transport),
 	  .values = transport_values, .def = "\"forward\"", .flags = CFG_F_RESTART,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
 
 	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
 	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
+	  .components = CFG_C_LISTEN,
 	  .doc = "address the server accepts tunnel connections on" },
 	{ .key = "tunnel.server", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.server),
 	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = check_hostport,
+	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "server the client connects to" },
 	{ .key = "tunnel.server_name", .type = CFG_T_STRING, .offset = AT(tunnel.server_name),
 	  .scope = CFG_REQ_CLIENT, .check = check_server_name,
+	  .components = CFG_C_TLS,
 	  .doc = "name the server certificate must carry (CN or SAN); sent as SNI when it is a DNS name" },
 	{ .key = "tunnel.cert_file", .type = CFG_T_PATH, .offset = AT(tunnel.cert_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "this end's certificate (PEM); relative paths are taken from the configuration file's directory" },
 	{ .key = "tunnel.key_file", .type = CFG_T_PATH, .offset = AT(tunnel.key_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "its private key (PEM); must not be readable by others nor writable by group" },
 	{ .key = "tunnel.ca_file", .type = CFG_T_PATH, .offset = AT(tunnel.ca_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "CA certificate(s) the peer's certificate must be signed by (PEM)" },
 	{ .key = "tunnel.key_password", .type = CFG_T_STRING, .offset = AT(tunnel.key_password),
 	  .flags = CFG_F_SECRET,
+	  .components = CFG_C_TLS,
 	  .doc = "password of an encrypted key_file (the daemon never prompts)" },
 	{ .key = "tunnel.allowed_peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.allowed_peers),
 	  .def = "[ ]",
+	  .components = CFG_C_TLS,
 	  .doc = "peer certificate CNs or SANs let in; empty: any certificate signed by ca_file" },
+	{ .key = "tunnel.peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.peers),
+	  .def = "[ ]", .scope = CFG_REQ_TUN_SERVER, .check = cfg_check_peer, .cross = cfg_cross_peers,
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "tun server: \"NAME=ADDRESS\" entries; a client whose certificate carries NAME (CN or SAN) "
+		 "gets ADDRESS and no other; empty: any free address of the subnet" },
 	{ .key = "tunnel.max_clients", .type = CFG_T_INT, .offset = AT(tunnel.max_clients),
 	  .min = 1, .max = 65535, .def = "10", .scope = CFG_REQ_SERVER,
-	  .doc = "concurrent client connections the server accepts" },
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "authenticated clients (peer identities) the server admits at once; "
+		 "forward counts a client once however many streams it opens" },
+	{ .key = "tunnel.max_pending", .type = CFG_T_INT, .offset = AT(tunnel.max_pending),
+	  .min = 1, .max = 65535, .def = "128", .components = CFG_C_DATAPLANE,
+	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, the oldest is dropped" },
+	{ .key = "tunnel.max_pending_per_source", .type = CFG_T_INT, .offset = AT(tunnel.max_pending_per_source),
+	  .min = 1, .max = 65535, .def = "16", .components = CFG_C_DATAPLANE,
+	  .doc = "pending connections from one source address; when full, its oldest is dropped" },
 	{ .key = "tunnel.handshake_timeout_ms", .type = CFG_T_INT, .offset = AT(tunnel.handshake_timeout_ms),
-	  .min = 100, .max = 120000, .def = "10000",
-	  .doc = "time allowed for the TLS handshake, milliseconds" },
+	  .min = 100, .max = 120000, .def = "5000",
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "time a connection may stay pending (TCP connect, TLS handshake, HELLO), milliseconds" },
 	{ .key = "tunnel.keepalive_s", .type = CFG_T_INT, .offset = AT(tunnel.keepalive_s),
 	  .min = 0, .max = 3600, .def = "15", .flags = CFG_F_ZERO_OFF,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "idle seconds between keepalives; 0 turns them off" },
 	{ .key = "tunnel.tls_min_version", .type = CFG_T_ENUM, .offset = AT(tunnel.tls_min_version),
 	  .values = tls_values, .def = "\"1.3\"",
+	  .components = CFG_C_TLS,
 	  .doc = "oldest TLS version accepted" },
+	{ .key = "tunnel.tls_groups", .type = CFG_T_STRING, .offset = AT(tunnel.tls_groups),
+	  .def = "\"X25519:P-256:P-384\"", .check = cfg_check_tls_groups, .components = CFG_C_TLS,
+	  .doc = "key-exchange groups offered and accepted, in order of preference" },
 	{ .key = "tunnel.upload_kbps", .type = CFG_T_INT, .offset = AT(tunnel.upload_kbps),
 	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "upload rate limit, kbit/s (1 kbit = 1000 bit)" },
 	{ .key = "tunnel.download_kbps", .type = CFG_T_INT, .offset = AT(tunnel.download_kbps),
 	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "download rate limit, kbit/s (1 kbit = 1000 bit)" },
 
 	{ .key = "throttle.enabled", .type = CFG_T_BOOL, .offset = AT(throttle.enabled),
 	  .def = "false", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "apply the upload and download rate limits" },
 	{ .key = "throttle.burst_ms", .type = CFG_T_INT, .offset = AT(throttle.burst_ms),
 	  .min = 1, .max = 10000, .def = "100", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "token bucket depth, as this many milliseconds of the rate" },
 
 	{ .key = "forward.listen", .type = CFG_T_HOSTPORT, .offset = AT(forward.listen),
 	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = check_hostport,
+	  .components = CFG_C_LISTEN,
 	  .doc = "local address the client accepts TCP connections on" },
 	{ .key = "forward.target", .type = CFG_T_HOSTPORT, .offset = AT(forward.target),
 	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = check_hostport,
+	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "address the server connects each forwarded stream to" },
+	{ .key = "forward.max_streams", .type = CFG_T_INT, .offset = AT(forward.max_streams),
+	  .min = 1, .max = 65535, .def = "1024", .components = CFG_C_DATAPLANE,
+	  .doc = "forwarded streams (TLS connections) open at once on this end; more are refused" },
+	{ .key = "forward.idle_timeout_s", .type = CFG_T_INT, .offset = AT(forward.idle_timeout_s),
+	  .min = 0, .max = 604800, .def = "0", .flags = CFG_F_ZERO_OFF, .components = CFG_C_DATAPLANE,
+	  .doc = "close a forwarded stream after this many seconds without a byte either way; 0: never" },
 
 	{ .key = "network.interface", .type = CFG_T_IFNAME, .offset = AT(network.interface),
 	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = check_ifname,
+	  .components = CFG_C_TUN,
 	  .doc = "name of the TUN device" },
 	{ .key = "network.address", .type = CFG_T_CIDR, .offset = AT(network.address),
 	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = check_cidr,
+	  .components = CFG_C_TUN,
 	  .doc = "address and prefix length of the TUN device" },
 	{ .key = "network.mtu", .type = CFG_T_INT, .offset = AT(network.mtu),
 	  .min = 576, .max = 9000, .def = "1500", .scope = CFG_REQ_TUN,
+	  .components = CFG_C_TUN,
 	  .doc = "MTU of the TUN device" },
 
 	{ .key = "monitor.snmp_enabled", .type = CFG_T_BOOL, .offset = AT(monitor.snmp_enabled),
 	  .def = "true",
+	  .components = CFG_C_SNMP,
 	  .doc = "run the AgentX subagent" },
 	{ .key = "monitor.agentx_socket", .type = CFG_T_STRING, .offset = AT(monitor.agentx_socket),
 	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = check_agentx,
+	  .components = CFG_C_SNMP,
 	  .doc = "the master agent's AgentX socket: a path or tcp:host:port" },
 	{ .key = "monitor.agentx_ping_s", .type = CFG_T_INT, .offset = AT(monitor.agentx_ping_s),
 	  .min = 1, .max = 3600, .def = "15",
+	  .components = CFG_C_SNMP,
 	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
 	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
 	  .def = "true",
+	  .components = CFG_C_SNMP,
 	  .doc = "send SNMP notifications" },
 
 	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
 	  .values = level_values, .def = "\"info\"",
+	  .components = CFG_C_LOGGING,
 	  .doc = "least severe level logged" },
 
 	{ .key = "reload.watch", .type = CFG_T_BOOL, .offset = AT(reload.watch),
 	  .def = "true",
+	  .components = CFG_C_WATCH,
 	  .doc = "reload when the configuration or a file it names changes" },
 	{ .key = "reload.debounce_ms", .type = CFG_T_INT, .offset = AT(reload.debounce_ms),
 	  .min = 0, .max = 10000, .def = "100",
+	  .components = CFG_C_WATCH,
 	  .doc = "quiet time after a change before the file is loaded, milliseconds" },
 	{ .key = "reload.history", .type = CFG_T_INT, .offset = AT(reload.history),
 	  .min = 1, .max = 1024, .def = "16",
+	  .components = CFG_C_ENGINE,
 	  .doc = "applied versions kept for rollback" },
 };
 
@@ -526,6 +578,8 @@ bool cfg_required_holds(const struct config *c, enum cfg_required r)
 		return c->mode == CFG_MODE_CLIENT && c->transport == CFG_TRANSPORT_FORWARD;
 	case CFG_REQ_FORWARD_SERVER:
 		return c->mode == CFG_MODE_SERVER && c->transport == CFG_TRANSPORT_FORWARD;
+	case CFG_REQ_TUN_SERVER:
+		return c->mode == CFG_MODE_SERVER && c->transport == CFG_TRANSPORT_TUN;
 	default: return true;
 	}
 }
@@ -538,6 +592,7 @@ const char *cfg_required_text(enum cfg_required r)
 	case CFG_REQ_TUN: return "transport = \"tun\"";
 	case CFG_REQ_FORWARD_CLIENT: return "mode = \"client\" and transport = \"forward\"";
 	case CFG_REQ_FORWARD_SERVER: return "mode = \"server\" and transport = \"forward\"";
+	case CFG_REQ_TUN_SERVER: return "mode = \"server\" and transport = \"tun\"";
 	default: return "";
 	}
 }
@@ -618,13 +673,17 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 	case CFG_T_PATH: fputs("readable PEM file", out); break;
 	case CFG_T_CIDR: fputs("`a.b.c.d/len` or `IPv6/len`", out); break;
 	case CFG_T_IFNAME: fputs("1 to 15 characters, no `/`, `:` or whitespace", out); break;
-	case CFG_T_STRLIST: fputs("CN or SAN", out); break;
+	case CFG_T_STRLIST:
+		fputs(s->check == cfg_check_peer ? "`NAME=ADDRESS`, NAME a CN or SAN" : "CN or SAN", out);
+		break;
 	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
 	default:
 		if (s->check == check_server_name)
 			fputs("DNS name or IP address", out);
 		else if (s->check == check_agentx)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
+		else if (s->check == cfg_check_tls_groups)
+			fputs("`X25519`, `X448`, `P-256`, `P-384`, `P-521`, joined by `:`", out);
 		break;
 	}
 }
@@ -649,10 +708,25 @@ static void schema_default(const struct cfg_setting *s, FILE *out)
 	}
 }
 
+/* Who reacts to a change of s, for the docs table. */
+static void schema_components(const struct cfg_setting *s, FILE *out)
+{
+	static const char *const names[] = { "TLS context", "listener", "resolver", "data plane",
+					     "TUN device", "logging", "file watch", "SNMP", "engine" };
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(s->components & (1u << i)))
+			continue;
+		fprintf(out, "%s%s", first ? "" : ", ", names[i]);
+		first = false;
+	}
+}
+
 void cfg_print_schema(FILE *out)
 {
-	fputs("| key | type | default | range / values | change | description |\n"
-	      "|---|---|---|---|---|---|\n", out);
+	fputs("| key | type | default | range / values | change | applied by | description |\n"
+	      "|---|---|---|---|---|---|---|\n", out);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
 
@@ -661,7 +735,9 @@ void cfg_print_schema(FILE *out)
 		schema_default(s, out);
 		fputs(" | ", out);
 		schema_range(s, out);
-		fprintf(out, " | %s | %s", (s->flags & CFG_F_RESTART) ? "restart" : "hot", s->doc);
+		fprintf(out, " | %s | ", (s->flags & CFG_F_RESTART) ? "restart" : "hot");
+		schema_components(s, out);
+		fprintf(out, " | %s", s->doc);
 		if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
 			fprintf(out, " (only used when %s)", cfg_required_text(s->scope));
 		fputs(" |\n", out);
