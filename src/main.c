@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "dataplane.h"
 
 #define DEFAULT_CONFIG "/etc/sssonector/sssonector.conf"
 
@@ -53,10 +54,14 @@ static int check(const char *path, bool print)
 		cfg_errors_free(&errs);
 		return 1;
 	}
-	if (print)
+	if (print) {
 		cfg_print(c, stdout);
-	else
+	} else {
+		char warn[400];
+		if (dp_fd_limit_warning(c, warn, sizeof(warn)))
+			fprintf(stderr, "%s: warning: %s\n", path, warn);
 		printf("%s: configuration is valid\n", path);
+	}
 	cfg_unref(c);
 	cfg_errors_free(&errs);
 	return fflush(stdout) == 0 ? 0 : 1;
