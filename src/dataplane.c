@@ -186,6 +186,11 @@ static void dp_abort(void *ctx, void *staged)
 	free(s);
 }
 
+struct config *dp_running_config(struct dataplane *dp)
+{
+	return dp->ctl_live ? cfg_ref(dp->ctl_live->cfg) : NULL;
+}
+
 /* ---- the listener (data thread) ----------------------------------------------- */
 
 static void accept_resume(struct loop *l, struct loop_timer *t)

@@ -33,6 +33,11 @@ int dp_start(struct dataplane *dp);
 /* Stop the thread: every session is closed. */
 void dp_stop(struct dataplane *dp);
 
+/* The configuration the data plane runs, as the control thread last
+ * committed it (a new reference: cfg_unref it), or NULL before the
+ * startup reload.  Control thread. */
+struct config *dp_running_config(struct dataplane *dp);
+
 /*
  * From any other thread: a consistent copy of at most max sessions'
  * records, taken by the data thread between two events.  Returns the

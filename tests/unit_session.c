@@ -1,0 +1,544 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * unit_session.c - the session layer driven directly, with a fake
+ * transport and an injected clock: the pending stage (per-source and
+ * global caps drop the oldest, never the newcomer; the deadline), the
+ * established stage (max_clients counts distinct peers for a streams
+ * transport and sessions otherwise; forward.max_streams), the identity
+ * checks against the running configuration after a real in-memory TLS
+ * handshake (at authentication and in the sweep, in every state), the
+ * fairness rotation of token waiters, records and their snapshot, the
+ * rate-limited log, the reconnect backoff and the fd budget.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include <CUnit/Basic.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "config.h"
+#include "dpconf.h"
+#include "loop.h"
+#include "ratelog.h"
+#include "session.h"
+#include "stats.h"
+#include "testutil.h"
+#include "tls.h"
+
+static uint64_t fake_now;
+
+static uint64_t fake_clock(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+/* ---- a fake transport ----------------------------------------------------- */
+
+struct fake {
+	struct session s;
+	int handshakes, unthrottled, released;
+	bool rewait; /* wait for tokens again when woken */
+	int *order, *n_order, tag;
+};
+
+static int freed, handshake_calls;
+
+static void f_handshake(struct session *s)
+{
+	container_of(s, struct fake, s)->handshakes++;
+	handshake_calls++;
+}
+
+static void f_unthrottled(struct session *s)
+{
+	struct fake *f = container_of(s, struct fake, s);
+
+	f->unthrottled++;
+	if (f->order)
+		f->order[(*f->n_order)++] = f->tag;
+	if (f->rewait)
+		session_wait_tokens(s);
+}
+
+static void f_release(struct session *s)
+{
+	struct fake *f = container_of(s, struct fake, s);
+
+	f->released++;
+	if (s->ssl) {
+		SSL_free(s->ssl);
+		s->ssl = NULL;
+	}
+}
+
+static void f_free(struct session *s)
+{
+	freed++;
+	free(container_of(s, struct fake, s));
+}
+
+static const struct session_ops streams_ops = {
+	.subsys = "test", .streams = true, .handshake = f_handshake, .unthrottled = f_unthrottled,
+	.release = f_release, .free = f_free,
+};
+static const struct session_ops single_ops = {
+	.subsys = "test", .streams = false, .handshake = f_handshake, .unthrottled = f_unthrottled,
+	.release = f_release, .free = f_free,
+};
+
+/* ---- configurations -------------------------------------------------------------- */
+
+static const char *scratch(void)
+{
+	static const char *dir;
+
+	if (!dir)
+		dir = tu_tmpdir();
+	return dir;
+}
+
+/* A server (or client) configuration with the pairs in kv added; its
+ * TLS context built; no listener. */
+static struct dpconf *conf(bool server, const char *const *extra)
+{
+	const char *pki = tu_pki(), *dir = scratch();
+	static char cert[512], key[512], ca[512];
+	const char *kv[64];
+	size_t n = 0;
+	struct cfg_errors errs = { 0 };
+	struct config *c = NULL;
+
+	snprintf(cert, sizeof(cert), "\"%s/%s.crt\"", pki, server ? "server" : "client");
+	snprintf(key, sizeof(key), "\"%s/%s.key\"", pki, server ? "server" : "client");
+	snprintf(ca, sizeof(ca), "\"%s/ca.crt\"", pki);
+	kv[n++] = "mode";
+	kv[n++] = server ? "\"server\"" : "\"client\"";
+	kv[n++] = server ? "tunnel.listen" : "tunnel.server";
+	kv[n++] = "\"127.0.0.1:44300\"";
+	kv[n++] = server ? "forward.target" : "forward.listen";
+	kv[n++] = "\"127.0.0.1:5201\"";
+	if (!server) {
+		kv[n++] = "tunnel.server_name";
+		kv[n++] = "\"sssonector-server\"";
+	}
+	kv[n++] = "tunnel.cert_file";
+	kv[n++] = cert;
+	kv[n++] = "tunnel.key_file";
+	kv[n++] = key;
+	kv[n++] = "tunnel.ca_file";
+	kv[n++] = ca;
+	for (size_t i = 0; extra && extra[i]; i++)
+		kv[n++] = extra[i];
+	kv[n] = NULL;
+	const char *path = tu_write_kv(tu_path(dir, "s.conf"), kv);
+	CU_ASSERT_FATAL(cfg_load(path, NULL, 0, &c, &errs) == CFG_OK);
+	cfg_errors_free(&errs);
+	struct dpconf *d = calloc(1, sizeof(*d));
+	d->refs = 1;
+	d->cfg = c;
+	d->tls = tls_ctx_new(c, &errs);
+	CU_ASSERT_FATAL(d->tls != NULL);
+	cfg_errors_free(&errs);
+	return d;
+}
+
+struct env {
+	struct loop *l;
+	struct session_layer *sl;
+	struct tunnel_stats st;
+};
+
+static void env_open(struct env *e, struct dpconf *c)
+{
+	memset(&e->st, 0, sizeof(e->st));
+	e->l = loop_new();
+	fake_now = 1000000000;
+	loop_set_clock(e->l, fake_clock, NULL);
+	e->sl = session_layer_new(e->l, &e->st);
+	session_layer_install(e->sl, c);
+	dpconf_unref(c);
+}
+
+static void env_close(struct env *e)
+{
+	session_close_all(e->sl, SESSION_CLOSE_STOPPING, NULL);
+	session_layer_free(e->sl);
+	loop_free(e->l); /* deferred frees */
+}
+
+static struct sockaddr_in addr(const char *ip, int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+static struct fake *start(struct env *e, const struct session_ops *ops, const char *ip, int port)
+{
+	struct fake *f = calloc(1, sizeof(*f));
+	struct sockaddr_in a = addr(ip, port);
+
+	session_start(e->sl, &f->s, ops, (struct sockaddr *)&a, sizeof(a), true);
+	return f;
+}
+
+/* ---- the pending stage -------------------------------------------------------------- */
+
+static void test_pending_caps(void)
+{
+	static const char *const kv[] = { "tunnel.max_pending", "4", "tunnel.max_pending_per_source", "2", NULL };
+	struct env e;
+	struct fake *a1, *a2, *a3, *b1, *c1, *d1;
+
+	env_open(&e, conf(true, kv));
+	a1 = start(&e, &streams_ops, "10.0.0.1", 1);
+	a2 = start(&e, &streams_ops, "10.0.0.1", 2);
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 2);
+	/* a third from the same source: its oldest goes, the newcomer stays */
+	a3 = start(&e, &streams_ops, "10.0.0.1", 3);
+	CU_ASSERT_EQUAL(a1->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(a1->released, 1);
+	CU_ASSERT_EQUAL(a2->s.state, SESSION_PENDING);
+	CU_ASSERT_EQUAL(a3->s.state, SESSION_PENDING);
+	/* other sources up to max_pending = 4, then the oldest of all goes */
+	b1 = start(&e, &streams_ops, "10.0.0.2", 1);
+	c1 = start(&e, &streams_ops, "10.0.0.3", 1);
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 4);
+	d1 = start(&e, &streams_ops, "10.0.0.4", 1);
+	CU_ASSERT_EQUAL(a2->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(d1->s.state, SESSION_PENDING);
+	CU_ASSERT_EQUAL(b1->s.state, SESSION_PENDING);
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 4);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.pending_evicted), 2);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.sessions_pending), 4);
+	/* the layer never refuses a newcomer: ten more from one source */
+	for (int i = 0; i < 10; i++) {
+		struct fake *x = start(&e, &streams_ops, "10.0.0.9", 10 + i);
+		CU_ASSERT_EQUAL(x->s.state, SESSION_PENDING);
+	}
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 4);
+	/* the deadline: tunnel.handshake_timeout_ms (5 s by default) */
+	fake_now += 4999000000ull;
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 4);
+	fake_now += 2000000;
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 0);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.handshake_failures), 4);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.sessions_pending), 0);
+	(void)c1;
+	env_close(&e);
+}
+
+/* A job runs the transport's handshake step once. */
+static void test_handshake_job(void)
+{
+	struct env e;
+
+	env_open(&e, conf(true, NULL));
+	struct fake *f = start(&e, &streams_ops, "10.0.0.1", 1);
+	session_want_handshake(&f->s);
+	session_want_handshake(&f->s);
+	CU_ASSERT_EQUAL(f->handshakes, 0);
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(f->handshakes, 1);
+	/* a closed session's job never runs (and it is freed after the pass) */
+	handshake_calls = 0;
+	session_want_handshake(&f->s);
+	session_close(&f->s, SESSION_CLOSE_ERROR, "test");
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(handshake_calls, 0);
+	env_close(&e);
+}
+
+/* ---- a real handshake, in memory -------------------------------------------------- */
+
+/* s->ssl becomes the server end of a completed handshake with a client
+ * using client_cert ("client" or "client2"). */
+static void handshake(struct session *s, const struct dpconf *srv, const char *client_cert)
+{
+	const char *pki = tu_pki(), *dir = scratch();
+	char cert[512], key[512], ca[512];
+	const char *kv[] = { "mode", "\"client\"", "tunnel.server", "\"127.0.0.1:44300\"", "tunnel.server_name",
+			     "\"sssonector-server\"", "forward.listen", "\"127.0.0.1:5000\"", "tunnel.cert_file", cert,
+			     "tunnel.key_file", key, "tunnel.ca_file", ca, NULL };
+	struct cfg_errors errs = { 0 };
+	struct config *cc = NULL;
+
+	snprintf(cert, sizeof(cert), "\"%s/%s.crt\"", pki, client_cert);
+	snprintf(key, sizeof(key), "\"%s/%s.key\"", pki, client_cert);
+	snprintf(ca, sizeof(ca), "\"%s/ca.crt\"", pki);
+	CU_ASSERT_FATAL(cfg_load(tu_write_kv(tu_path(dir, "c.conf"), kv), NULL, 0, &cc, &errs) == CFG_OK);
+	struct tls_ctx *ct = tls_ctx_new(cc, &errs);
+	CU_ASSERT_FATAL(ct != NULL);
+	SSL *sv = SSL_new(srv->tls->ctx), *cl = SSL_new(ct->ctx);
+	BIO *b1, *b2;
+	CU_ASSERT_FATAL(BIO_new_bio_pair(&b1, 0, &b2, 0) == 1);
+	SSL_set_bio(sv, b1, b1);
+	SSL_set_bio(cl, b2, b2);
+	SSL_set_accept_state(sv);
+	SSL_set_connect_state(cl);
+	SSL_set_tlsext_host_name(cl, "sssonector-server");
+	int rs = 0, rc = 0;
+	for (int i = 0; i < 20 && (rs != 1 || rc != 1); i++) {
+		if (rc != 1)
+			rc = SSL_do_handshake(cl);
+		if (rs != 1)
+			rs = SSL_do_handshake(sv);
+	}
+	CU_ASSERT_FATAL(rs == 1 && rc == 1);
+	ERR_clear_error();
+	SSL_free(cl);
+	tls_ctx_unref(ct);
+	cfg_unref(cc);
+	cfg_errors_free(&errs);
+	s->ssl = sv;
+}
+
+static void test_identity_checks(void)
+{
+	static const char *const both[] = { "tunnel.allowed_peers", "[ \"sssonector-client\", \"sssonector-client2\" ]",
+					    NULL };
+	static const char *const only1[] = { "tunnel.allowed_peers", "[ \"sssonector-client\" ]", NULL };
+	struct env e;
+	struct dpconf *c_both = conf(true, both);
+
+	dpconf_ref(c_both);
+	env_open(&e, c_both);
+	/* authenticated: the name that let it in, the subject */
+	struct fake *f1 = start(&e, &streams_ops, "10.0.0.1", 1);
+	handshake(&f1->s, c_both, "client");
+	CU_ASSERT_EQUAL(session_authenticated(&f1->s), 0);
+	CU_ASSERT_STRING_EQUAL(f1->s.rec.name, "sssonector-client");
+	CU_ASSERT_PTR_NOT_NULL(strstr(f1->s.rec.subject, "CN=sssonector-client"));
+	/* handshakes that began before a reload which removed the peer:
+	 * checked when they end (authenticated), and by the sweep at every
+	 * state (pending with a verified certificate, established) */
+	struct fake *f2 = start(&e, &streams_ops, "10.0.0.2", 1);
+	handshake(&f2->s, c_both, "client2");         /* done, not yet authenticated */
+	struct fake *f3 = start(&e, &streams_ops, "10.0.0.3", 1);
+	handshake(&f3->s, c_both, "client2");
+	CU_ASSERT_EQUAL(session_authenticated(&f3->s), 0);
+	const char *why = NULL;
+	CU_ASSERT_EQUAL(session_establish(&f3->s, &why), 0); /* established */
+	struct fake *f4 = start(&e, &streams_ops, "10.0.0.4", 1);
+	handshake(&f4->s, c_both, "client2");
+	struct fake *f5 = start(&e, &streams_ops, "10.0.0.5", 1);
+	handshake(&f5->s, c_both, "client2");
+	CU_ASSERT_EQUAL(session_authenticated(&f5->s), 0); /* authenticated, not established */
+	struct fake *f6 = start(&e, &streams_ops, "10.0.0.6", 1); /* handshake not begun */
+
+	session_layer_install(e.sl, conf(true, only1));
+	dpconf_unref(session_layer_conf(e.sl)); /* install took its own reference */
+	/* the sweep: every client2 session with a verified certificate */
+	CU_ASSERT_EQUAL(f2->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(f3->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(f4->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(f5->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(f1->s.state, SESSION_AUTHENTICATED);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.sessions_revoked), 4);
+	/* a handshake that began under the old context and ends now: its
+	 * context still admitted client2, the running one does not */
+	CU_ASSERT_EQUAL(f6->s.state, SESSION_PENDING);
+	handshake(&f6->s, c_both, "client2");
+	CU_ASSERT_EQUAL(session_authenticated(&f6->s), -1);
+	CU_ASSERT_EQUAL(f6->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.sessions_revoked), 5);
+	dpconf_unref(c_both);
+	env_close(&e);
+}
+
+/* ---- the established stage -------------------------------------------------------- */
+
+static void test_max_clients(void)
+{
+	static const char *const kv[] = { "tunnel.max_clients", "2", "forward.max_streams", "5", NULL };
+	struct env e;
+	const char *why;
+
+	env_open(&e, conf(true, kv));
+	/* streams: clients are distinct keys */
+	const char *keys[] = { "a", "a", "a", "b", "c", "b", "b" };
+	int want[] = { 0, 0, 0, 0, -1, 0, -1 };
+	const char *reason[] = { NULL, NULL, NULL, NULL, "max_clients", NULL, "max_streams" };
+	for (size_t i = 0; i < 7; i++) {
+		struct fake *f = start(&e, &streams_ops, "10.0.0.1", (int)i + 1);
+		handshake(&f->s, session_layer_conf(e.sl), "client");
+		CU_ASSERT_EQUAL(session_authenticated(&f->s), 0);
+		snprintf(f->s.key, sizeof(f->s.key), "%s", keys[i]);
+		int r = session_establish(&f->s, &why);
+		CU_ASSERT_EQUAL(r, want[i]);
+		if (r < 0) {
+			CU_ASSERT_STRING_EQUAL(why, reason[i]);
+			session_close(&f->s, SESSION_CLOSE_REFUSED, why);
+		}
+	}
+	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_ESTABLISHED), 5);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.sessions_active), 5);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.peers_refused), 2);
+	/* a peer that leaves frees its client slot */
+	struct session *first = session_find_key(e.sl, "a", NULL);
+	while (first) {
+		session_close(first, SESSION_CLOSE_DONE, NULL);
+		first = session_find_key(e.sl, "a", NULL);
+	}
+	struct fake *g = start(&e, &streams_ops, "10.0.0.2", 1);
+	handshake(&g->s, session_layer_conf(e.sl), "client");
+	session_authenticated(&g->s);
+	snprintf(g->s.key, sizeof(g->s.key), "c");
+	CU_ASSERT_EQUAL(session_establish(&g->s, &why), 0);
+	env_close(&e);
+
+	/* not streams (tun): every session is a client */
+	env_open(&e, conf(true, kv));
+	for (int i = 0; i < 3; i++) {
+		struct fake *f = start(&e, &single_ops, "10.0.0.1", i + 1);
+		handshake(&f->s, session_layer_conf(e.sl), "client");
+		session_authenticated(&f->s);
+		CU_ASSERT_EQUAL(session_establish(&f->s, &why), i < 2 ? 0 : -1);
+	}
+	env_close(&e);
+}
+
+/* ---- the limiter's rotation ----------------------------------------------------- */
+
+static void test_rotation(void)
+{
+	static const char *const kv[] = { "throttle.enabled", "true", NULL };
+	struct env e;
+	int order[16], n = 0;
+	struct fake *f[3];
+
+	env_open(&e, conf(true, kv));
+	for (int i = 0; i < 3; i++) {
+		f[i] = start(&e, &streams_ops, "10.0.0.1", i + 1);
+		f[i]->order = order;
+		f[i]->n_order = &n;
+		f[i]->tag = i;
+		f[i]->rewait = true;
+		session_wait_tokens(&f[i]->s);
+		session_wait_tokens(&f[i]->s); /* once only */
+	}
+	/* installing a configuration wakes the waiters */
+	session_layer_install(e.sl, session_layer_conf(e.sl));
+	session_layer_install(e.sl, session_layer_conf(e.sl));
+	session_layer_install(e.sl, session_layer_conf(e.sl));
+	static const int want[] = { 0, 1, 2, 1, 2, 0, 2, 0, 1 };
+	CU_ASSERT_EQUAL(n, 9);
+	for (int i = 0; i < 9 && i < n; i++)
+		CU_ASSERT_EQUAL(order[i], want[i]);
+	CU_ASSERT_EQUAL(f[0]->s.rec.limiter_waits, 4);
+	/* a closed waiter is never woken */
+	session_close(&f[1]->s, SESSION_CLOSE_DONE, NULL);
+	n = 0;
+	session_layer_install(e.sl, session_layer_conf(e.sl));
+	CU_ASSERT_EQUAL(n, 2);
+	env_close(&e);
+}
+
+/* ---- records ---------------------------------------------------------------------- */
+
+static void test_snapshot(void)
+{
+	struct env e;
+	struct session_record rec[2];
+
+	env_open(&e, conf(true, NULL));
+	struct fake *a = start(&e, &streams_ops, "10.0.0.1", 1111);
+	struct fake *b = start(&e, &streams_ops, "10.0.0.2", 2222);
+	start(&e, &streams_ops, "10.0.0.3", 3333);
+	session_consume(e.sl, &a->s, SESSION_UP, 100);   /* a server receives up */
+	session_consume(e.sl, &a->s, SESSION_DOWN, 7);
+	session_count_packet(&a->s, true);
+	session_count_drop(&b->s, SESSION_DROP_SPOOFED);
+	CU_ASSERT_EQUAL(session_snapshot(e.sl, rec, 2), 3);
+	CU_ASSERT_EQUAL(rec[0].id, a->s.rec.id);
+	CU_ASSERT_EQUAL(rec[0].octets_in, 100);
+	CU_ASSERT_EQUAL(rec[0].octets_out, 7);
+	CU_ASSERT_EQUAL(rec[0].packets_in, 1);
+	CU_ASSERT_EQUAL(rec[0].state, SESSION_PENDING);
+	CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&rec[0].remote)->sin_port), 1111);
+	CU_ASSERT_EQUAL(rec[1].drops[SESSION_DROP_SPOOFED], 1);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.bytes_up), 100);
+	env_close(&e);
+}
+
+/* ---- the rate-limited log --------------------------------------------------------- */
+
+static void test_ratelog(void)
+{
+	struct ratelog rl;
+	bool opened;
+	int allowed = 0;
+
+	ratelog_init(&rl, 10000000000ull, 10);
+	for (int i = 0; i < 200; i++)
+		allowed += ratelog_hit(&rl, "refused", "max_clients", 5, &opened) ? 1 : 0;
+	CU_ASSERT_EQUAL(allowed, 10);
+	CU_ASSERT(ratelog_hit(&rl, "refused", "max_streams", 6, &opened));
+	CU_ASSERT_FALSE(opened);
+	CU_ASSERT_EQUAL(rl.start_ns, 5);
+	/* one summary: the pair with hits suppressed */
+	CU_ASSERT_EQUAL(ratelog_flush(&rl, "test"), 1);
+	CU_ASSERT(ratelog_hit(&rl, "refused", "max_clients", 20000000000ull, &opened));
+	CU_ASSERT(opened);
+	CU_ASSERT_EQUAL(ratelog_flush(&rl, "test"), 0);
+	/* more pairs than it keeps: counted together, never logged */
+	char names[40][8];
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof(names[i]), "r%d", i);
+		bool ok = ratelog_hit(&rl, "x", names[i], 1, NULL);
+		CU_ASSERT_EQUAL(ok, i < RATELOG_MAX);
+	}
+	CU_ASSERT_EQUAL(rl.overflow, 40 - RATELOG_MAX);
+	CU_ASSERT_EQUAL(ratelog_flush(&rl, "test"), 1);
+}
+
+/* ---- small policies --------------------------------------------------------------- */
+
+static void test_backoff(void)
+{
+	unsigned s1 = 0, s2 = 0, base = 500, same = 0;
+
+	for (int i = 0; i < 10; i++) {
+		unsigned a = session_backoff_ms(&s1), b = session_backoff_ms(&s2);
+		CU_ASSERT(a >= base - base / 5 && a <= base + base / 5);
+		CU_ASSERT(b >= base - base / 5 && b <= base + base / 5);
+		same += a == b;
+		base = base * 2 > 30000 ? 30000 : base * 2;
+	}
+	/* two clients do not back off in step (equal ten times: ~1e-25) */
+	CU_ASSERT(same < 10);
+}
+
+static void test_fds_needed(void)
+{
+	static const char *const kv[] = { "forward.max_streams", "100", "tunnel.max_pending", "10", NULL };
+	struct dpconf *c = conf(true, kv);
+
+	CU_ASSERT_EQUAL(session_fds_needed(c->cfg), 32 + 200 + 20);
+	dpconf_unref(c);
+}
+
+int main(void)
+{
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 99;
+	CU_pSuite s = CU_add_suite("session", NULL, NULL);
+	CU_add_test(s, "pending stage: caps drop the oldest, deadline", test_pending_caps);
+	CU_add_test(s, "handshake steps as jobs", test_handshake_job);
+	CU_add_test(s, "identity checked when authenticated and in every state", test_identity_checks);
+	CU_add_test(s, "max_clients and forward.max_streams", test_max_clients);
+	CU_add_test(s, "token waiters take turns", test_rotation);
+	CU_add_test(s, "records and their snapshot", test_snapshot);
+	CU_add_test(s, "rate-limited log", test_ratelog);
+	CU_add_test(s, "reconnect backoff with jitter", test_backoff);
+	CU_add_test(s, "fd budget", test_fds_needed);
+	return tu_run();
+}
