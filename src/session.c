@@ -414,19 +414,50 @@ static void on_hs_job(struct loop *l, struct loop_job *j)
 		s->ops->handshake(s);
 }
 
-/* Drop the oldest pending session (of src when given) for a newcomer. */
-static void evict_oldest(struct session_layer *sl, struct session_source *src, const char *reason)
+/* Whether the peer of s has said nothing yet (no handshake message): an
+ * idle socket, or a connect still in progress. */
+static bool silent(const struct session *s)
 {
-	struct session *victim = src ? TAILQ_FIRST(&src->pending) : TAILQ_FIRST(&sl->pending);
+	return !s->ssl || SSL_in_before(s->ssl);
+}
+
+/*
+ * The pending session to drop for a newcomer: the oldest silent one (an
+ * idle socket goes before a handshake in progress, so a burst of real
+ * clients from one address is not cut by the per-source cap); for the
+ * global cap, failing that, the oldest of all.  Of src only when given,
+ * and then only a silent one.  Never the newcomer.
+ */
+static struct session *victim(struct session_layer *sl, struct session_source *src, const struct session *newcomer)
+{
+	struct session *s;
+
+	if (src) {
+		TAILQ_FOREACH(s, &src->pending, src_link)
+			if (s != newcomer && silent(s))
+				return s;
+		return NULL;
+	}
+	TAILQ_FOREACH(s, &sl->pending, pend_link)
+		if (s != newcomer && silent(s))
+			return s;
+	s = TAILQ_FIRST(&sl->pending);
+	return s != newcomer ? s : NULL;
+}
+
+/* Drop v for a newcomer; false when there is none. */
+static bool evict(struct session_layer *sl, struct session *v, const char *reason)
+{
 	char q[120];
 
-	if (!victim)
-		return;
+	if (!v)
+		return false;
 	STAT_ADD(sl, pending_evicted, 1);
 	if (session_log_allowed(sl, "evicted", reason))
-		log_warning(victim->ops->subsys, "event=evicted id=%llu peer=%s reason=%s",
-			    (unsigned long long)victim->rec.id, log_quote(victim->peer, q, sizeof(q)), reason);
-	session_close(victim, SESSION_CLOSE_EVICTED, "dropped for a newer connection");
+		log_warning(v->ops->subsys, "event=evicted id=%llu peer=%s reason=%s", (unsigned long long)v->rec.id,
+			    log_quote(v->peer, q, sizeof(q)), reason);
+	session_close(v, SESSION_CLOSE_EVICTED, "dropped for a newer connection");
+	return true;
 }
 
 void session_start(struct session_layer *sl, struct session *s, const struct session_ops *ops,
@@ -452,17 +483,18 @@ void session_start(struct session_layer *sl, struct session *s, const struct ses
 	TAILQ_INSERT_TAIL(&sl->all, s, link);
 	TAILQ_INSERT_TAIL(&sl->pending, s, pend_link);
 	STAT_ADD(sl, sessions_pending, 1);
-	if (inbound && (s->src = source_get(sl, peer)) != NULL) {
+	/* Per source on a server only: a client's local applications are
+	 * the operator's own. */
+	if (inbound && is_server(sl) && (s->src = source_get(sl, peer)) != NULL) {
 		TAILQ_INSERT_TAIL(&s->src->pending, s, src_link);
 		s->src->n++;
-		while (s->src && s->src->n > (unsigned)cfg->tunnel.max_pending_per_source &&
-		       TAILQ_FIRST(&s->src->pending) != s)
-			evict_oldest(sl, s->src, "max_pending_per_source");
+		while (s->src->n > (unsigned)cfg->tunnel.max_pending_per_source &&
+		       evict(sl, victim(sl, s->src, s), "max_pending_per_source"))
+			;
 	}
-	while (sl->n_state[SESSION_PENDING] + sl->n_state[SESSION_AUTHENTICATED] >
-		       (size_t)cfg->tunnel.max_pending &&
-	       TAILQ_FIRST(&sl->pending) != s)
-		evict_oldest(sl, NULL, "max_pending");
+	while (sl->n_state[SESSION_PENDING] + sl->n_state[SESSION_AUTHENTICATED] > (size_t)cfg->tunnel.max_pending &&
+	       evict(sl, victim(sl, NULL, s), "max_pending"))
+		;
 	loop_timer_set(sl->loop, &s->deadline,
 		       loop_now_ns(sl->loop) + (uint64_t)cfg->tunnel.handshake_timeout_ms * NS_PER_MS);
 }

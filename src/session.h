@@ -5,10 +5,12 @@
  *
  *   pending        accepted (or dialled), TCP connect and TLS handshake
  *                  in progress: counts against tunnel.max_pending and, for
- *                  an accepted connection, tunnel.max_pending_per_source;
- *                  when either is full the oldest pending connection
- *                  (of that source) is dropped for the newcomer; a
- *                  deadline of tunnel.handshake_timeout_ms.
+ *                  a connection a server accepted,
+ *                  tunnel.max_pending_per_source; when either is full the
+ *                  oldest pending connection whose peer said nothing yet
+ *                  (of that source) is dropped for the newcomer (for the
+ *                  global cap, failing that, the oldest); a deadline of
+ *                  tunnel.handshake_timeout_ms.
  *   authenticated  the handshake is done and the peer's certificate was
  *                  checked again against the running configuration (it
  *                  may have changed during the handshake); still pending
@@ -174,8 +176,10 @@ void session_layer_set_state(struct session_layer *sl, int state);
  * Start s (zeroed by the caller, embedded in the transport's struct) as a
  * pending session under the running configuration: linked, deadline
  * armed, counted.  inbound: peer is the connecting address (per-source
- * cap); else peer is where it dials.  May close older pending sessions
- * (tunnel.max_pending, max_pending_per_source) to make room; never refuses.
+ * cap on a server); else peer is where it dials.  May close older pending
+ * sessions (tunnel.max_pending, max_pending_per_source) to make room;
+ * never refuses.  The transport sets s->ssl as soon as it has one: a
+ * session whose handshake has begun is dropped only after silent ones.
  */
 void session_start(struct session_layer *sl, struct session *s, const struct session_ops *ops,
 		   const struct sockaddr *peer, socklen_t len, bool inbound);

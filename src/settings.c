@@ -236,10 +236,12 @@ const struct cfg_setting cfg_settings[] = {
 		 "forward counts a client once however many streams it opens" },
 	{ .key = "tunnel.max_pending", .type = CFG_T_INT, .offset = AT(tunnel.max_pending),
 	  .min = 1, .max = 65535, .def = "128", .components = CFG_C_DATAPLANE,
-	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, the oldest is dropped" },
+	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, the oldest "
+		 "(silent ones first) is dropped" },
 	{ .key = "tunnel.max_pending_per_source", .type = CFG_T_INT, .offset = AT(tunnel.max_pending_per_source),
-	  .min = 1, .max = 65535, .def = "16", .components = CFG_C_DATAPLANE,
-	  .doc = "pending connections from one source address; when full, its oldest is dropped" },
+	  .min = 1, .max = 65535, .def = "16", .scope = CFG_REQ_SERVER, .components = CFG_C_DATAPLANE,
+	  .doc = "connections from one source address that have not said anything yet; "
+		 "when full, its oldest silent one is dropped" },
 	{ .key = "tunnel.handshake_timeout_ms", .type = CFG_T_INT, .offset = AT(tunnel.handshake_timeout_ms),
 	  .min = 100, .max = 120000, .def = "5000",
 	  .components = CFG_C_DATAPLANE,

@@ -301,6 +301,72 @@ static void handshake(struct session *s, const struct dpconf *srv, const char *c
 	s->ssl = sv;
 }
 
+/* s->ssl becomes a server end that has read a ClientHello (its handshake
+ * has begun), the client end discarded. */
+static void half_handshake(struct session *s, const struct dpconf *srv)
+{
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL *sv = SSL_new(srv->tls->ctx), *cl = SSL_new(cctx);
+	BIO *b1, *b2;
+
+	CU_ASSERT_FATAL(BIO_new_bio_pair(&b1, 0, &b2, 0) == 1);
+	SSL_set_bio(sv, b1, b1);
+	SSL_set_bio(cl, b2, b2);
+	SSL_set_accept_state(sv);
+	SSL_set_connect_state(cl);
+	SSL_do_handshake(cl);
+	CU_ASSERT(SSL_in_before(sv));
+	SSL_do_handshake(sv);
+	CU_ASSERT_FALSE(SSL_in_before(sv));
+	ERR_clear_error();
+	SSL_free(cl);
+	SSL_CTX_free(cctx);
+	s->ssl = sv;
+}
+
+/* A burst of real clients from one address (a client daemon opening a
+ * connection pool) is not cut by the per-source cap: only connections
+ * that have said nothing are dropped for it. */
+static void test_heard_not_evicted(void)
+{
+	static const char *const kv[] = { "tunnel.max_pending", "100", "tunnel.max_pending_per_source", "2", NULL };
+	struct env e;
+	struct fake *h[5], *q1, *q2;
+
+	env_open(&e, conf(true, kv));
+	for (int i = 0; i < 5; i++) {
+		h[i] = start(&e, &streams_ops, "10.0.0.7", i + 1);
+		half_handshake(&h[i]->s, session_layer_conf(e.sl));
+	}
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(h[i]->s.state, SESSION_PENDING);
+	q1 = start(&e, &streams_ops, "10.0.0.7", 10);
+	CU_ASSERT_EQUAL(q1->s.state, SESSION_PENDING); /* nobody silent to drop but itself */
+	q2 = start(&e, &streams_ops, "10.0.0.7", 11);
+	CU_ASSERT_EQUAL(q1->s.state, SESSION_CLOSED);   /* the silent one goes */
+	CU_ASSERT_EQUAL(q2->s.state, SESSION_PENDING);
+	for (int i = 0; i < 5; i++)
+		CU_ASSERT_EQUAL(h[i]->s.state, SESSION_PENDING);
+	env_close(&e);
+
+	/* the global cap also takes silent ones first, then the oldest */
+	static const char *const kv2[] = { "tunnel.max_pending", "3", NULL };
+	env_open(&e, conf(true, kv2));
+	h[0] = start(&e, &streams_ops, "10.0.1.1", 1);
+	half_handshake(&h[0]->s, session_layer_conf(e.sl));
+	q1 = start(&e, &streams_ops, "10.0.1.2", 1);
+	h[1] = start(&e, &streams_ops, "10.0.1.3", 1);
+	half_handshake(&h[1]->s, session_layer_conf(e.sl));
+	q2 = start(&e, &streams_ops, "10.0.1.4", 1);
+	CU_ASSERT_EQUAL(q1->s.state, SESSION_CLOSED);
+	CU_ASSERT_EQUAL(h[0]->s.state, SESSION_PENDING);
+	half_handshake(&q2->s, session_layer_conf(e.sl));
+	struct fake *n = start(&e, &streams_ops, "10.0.1.5", 1);
+	CU_ASSERT_EQUAL(h[0]->s.state, SESSION_CLOSED); /* no silent one left: the oldest */
+	CU_ASSERT_EQUAL(n->s.state, SESSION_PENDING);
+	env_close(&e);
+}
+
 static void test_identity_checks(void)
 {
 	static const char *const both[] = { "tunnel.allowed_peers", "[ \"sssonector-client\", \"sssonector-client2\" ]",
@@ -532,6 +598,7 @@ int main(void)
 		return 99;
 	CU_pSuite s = CU_add_suite("session", NULL, NULL);
 	CU_add_test(s, "pending stage: caps drop the oldest, deadline", test_pending_caps);
+	CU_add_test(s, "handshakes in progress are not dropped for silent newcomers", test_heard_not_evicted);
 	CU_add_test(s, "handshake steps as jobs", test_handshake_job);
 	CU_add_test(s, "identity checked when authenticated and in every state", test_identity_checks);
 	CU_add_test(s, "max_clients and forward.max_streams", test_max_clients);
