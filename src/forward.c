@@ -66,7 +66,7 @@ struct fsession {
 	bool plain_eof, tls_eof;     /* no more to read from that side */
 	bool close_notify_sent, plain_shut;
 	bool tls_broken;             /* the TLS side failed: flush to plain, then close */
-	bool throttled[2];           /* waiting for tokens, by enum session_dir */
+	bool throttled[2];           /* waiting for tokens, by enum throttle_dir */
 };
 
 struct forward {
@@ -83,14 +83,14 @@ static struct dpconf *cur(struct forward *fw)
 
 /* Directions as seen at this end: what is read from the plain side is
  * upload on a client and download on a server, and the reverse for TLS. */
-static enum session_dir plain_dir(const struct fsession *f)
+static enum throttle_dir plain_dir(const struct fsession *f)
 {
-	return f->server ? SESSION_DOWN : SESSION_UP;
+	return f->server ? THROTTLE_DOWN : THROTTLE_UP;
 }
 
-static enum session_dir tls_dir(const struct fsession *f)
+static enum throttle_dir tls_dir(const struct fsession *f)
 {
-	return f->server ? SESSION_UP : SESSION_DOWN;
+	return f->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
 
 /* ---- buffers: the one place they are made and freed -------------------------- */
@@ -373,7 +373,7 @@ static void fwd_unthrottled(struct session *s)
 {
 	struct fsession *f = container_of(s, struct fsession, s);
 
-	f->throttled[SESSION_UP] = f->throttled[SESSION_DOWN] = false;
+	f->throttled[THROTTLE_UP] = f->throttled[THROTTLE_DOWN] = false;
 	if (f->state == FS_RELAY)
 		pump(f);
 }

@@ -2,8 +2,8 @@
 /*
  * session.c - the session layer (see session.h): staged admission, the
  * pending deadline, identity checks against the running configuration at
- * every state, the limiter's buckets and the fairness rotation, records
- * and the rate-limited log of what peers cause.
+ * every state, the limiter's view of a session (throttle.c has the
+ * buckets), records and the rate-limited log of what peers cause.
  *
  * It runs on the data-plane thread only and never blocks: the transports
  * do the I/O, this layer decides who may stay.  A peer that has not
@@ -25,11 +25,11 @@
 
 #include "config.h"
 #include "dpconf.h"
-#include "limiter.h"
 #include "log.h"
 #include "net.h"
 #include "ratelog.h"
 #include "stats.h"
+#include "throttle.h"
 #include "tls.h"
 
 #define SRC_BUCKETS 256
@@ -58,17 +58,15 @@ struct session_layer {
 	struct loop *loop;
 	struct tunnel_stats *stats;
 	struct dpconf *conf;
-	TAILQ_HEAD(, session) all, pending, waiting;
+	TAILQ_HEAD(, session) all, pending;
 	size_t n_state[SESSION_CLOSED + 1];
 	TAILQ_HEAD(, session_source) sources[SRC_BUCKETS];
 	TAILQ_HEAD(, session_client) clients;
 	size_t n_clients;
 	uint64_t next_id;
-	struct bucket bucket[2];
-	struct loop_timer limiter_timer, rate_timer, log_timer;
+	struct throttle throttle;
+	struct loop_timer log_timer;
 	struct ratelog log;
-	void (*unthrottled_fn)(void *ctx);
-	void *unthrottled_ctx;
 };
 
 static const char *const close_names[SESSION_CLOSE_N] = {
@@ -204,89 +202,43 @@ static void client_leave(struct session_layer *sl, struct session *s)
 	free(c);
 }
 
-/* ---- the limiter ------------------------------------------------------------ */
+/* ---- the limiter (throttle.c), seen from a session ---------------------------- */
 
-static void limiter_wake(struct loop *l, struct loop_timer *t)
+size_t session_allow(struct session_layer *sl, enum throttle_dir d, size_t want)
 {
-	struct session_layer *sl = container_of(t, struct session_layer, limiter_timer);
-	TAILQ_HEAD(, session) batch = TAILQ_HEAD_INITIALIZER(batch);
-	struct session *s, *first = TAILQ_FIRST(&sl->waiting);
-
-	TAILQ_CONCAT(&batch, &sl->waiting, wait_link);
-	while ((s = TAILQ_FIRST(&batch)) != NULL) {
-		TAILQ_REMOVE(&batch, s, wait_link);
-		s->waiting_tokens = false;
-		if (s->state != SESSION_CLOSED)
-			s->ops->unthrottled(s);
-	}
-	/* The session served first took what it could: next time it goes
-	 * after the others that are still waiting. */
-	if (first && first->waiting_tokens && TAILQ_FIRST(&sl->waiting) == first)
-		TAILQ_ROTATE(&sl->waiting, first, wait_link);
-	if (sl->unthrottled_fn)
-		sl->unthrottled_fn(sl->unthrottled_ctx);
+	return throttle_allow(&sl->throttle, d, want);
 }
 
-size_t session_allow(struct session_layer *sl, enum session_dir d, size_t want)
+void session_consume(struct session_layer *sl, struct session *s, enum throttle_dir d, size_t n)
 {
-	uint64_t wait = 0, now = loop_now_ns(sl->loop);
-	struct bucket *b = &sl->bucket[d];
-	uint64_t waits = b->waits;
-	size_t n = bucket_allow(b, want, now, &wait);
-
-	if (b->waits != waits) {
-		if (d == SESSION_UP)
-			STAT_ADD(sl, limiter_waits_up, b->waits - waits);
-		else
-			STAT_ADD(sl, limiter_waits_down, b->waits - waits);
-	}
-	if (!n && (!loop_timer_armed(&sl->limiter_timer) || sl->limiter_timer.when_ns > now + wait))
-		loop_timer_set(sl->loop, &sl->limiter_timer, now + wait);
-	return n;
-}
-
-void session_consume(struct session_layer *sl, struct session *s, enum session_dir d, size_t n)
-{
-	bucket_consume(&sl->bucket[d], n, loop_now_ns(sl->loop));
-	if (d == SESSION_UP)
-		STAT_ADD(sl, bytes_up, n);
-	else
-		STAT_ADD(sl, bytes_down, n);
+	throttle_consume(&sl->throttle, d, n);
 	if (!s)
 		return;
 	/* in: from the peer.  A server receives up, a client down. */
-	if ((d == SESSION_UP) == is_server(sl))
+	if ((d == THROTTLE_UP) == is_server(sl))
 		s->rec.octets_in += n;
 	else
 		s->rec.octets_out += n;
 }
 
+static void wake_session(struct throttle_waiter *w)
+{
+	struct session *s = container_of(w, struct session, waiter);
+
+	if (s->state != SESSION_CLOSED)
+		s->ops->unthrottled(s);
+}
+
 void session_wait_tokens(struct session *s)
 {
-	if (s->waiting_tokens || s->state == SESSION_CLOSED)
-		return;
-	s->waiting_tokens = true;
-	s->rec.limiter_waits++;
-	TAILQ_INSERT_TAIL(&s->sl->waiting, s, wait_link);
+	if (s->state != SESSION_CLOSED && throttle_wait(&s->sl->throttle, &s->waiter))
+		s->rec.limiter_waits++;
 }
 
 void session_layer_on_unthrottled(struct session_layer *sl, void (*fn)(void *ctx), void *ctx)
 {
-	sl->unthrottled_fn = fn;
-	sl->unthrottled_ctx = ctx;
-}
-
-/* Publish the measured rates once a second (they decay to 0 when idle). */
-static void rate_tick(struct loop *l, struct loop_timer *t)
-{
-	struct session_layer *sl = container_of(t, struct session_layer, rate_timer);
-	uint64_t now = loop_now_ns(l);
-
-	atomic_store_explicit(&sl->stats->rate_up_bps, bucket_rate_bps(&sl->bucket[SESSION_UP], now),
-			      memory_order_relaxed);
-	atomic_store_explicit(&sl->stats->rate_down_bps, bucket_rate_bps(&sl->bucket[SESSION_DOWN], now),
-			      memory_order_relaxed);
-	loop_timer_set(l, t, now + NS_PER_S);
+	sl->throttle.others = fn;
+	sl->throttle.others_ctx = ctx;
 }
 
 /* ---- life cycle -------------------------------------------------------------- */
@@ -294,20 +246,15 @@ static void rate_tick(struct loop *l, struct loop_timer *t)
 struct session_layer *session_layer_new(struct loop *l, struct tunnel_stats *stats)
 {
 	struct session_layer *sl = xcalloc(1, sizeof(*sl));
-	uint64_t now = loop_now_ns(l);
 
 	sl->loop = l;
 	sl->stats = stats;
 	TAILQ_INIT(&sl->all);
 	TAILQ_INIT(&sl->pending);
-	TAILQ_INIT(&sl->waiting);
 	TAILQ_INIT(&sl->clients);
 	for (size_t i = 0; i < SRC_BUCKETS; i++)
 		TAILQ_INIT(&sl->sources[i]);
-	bucket_init(&sl->bucket[SESSION_UP], now);
-	bucket_init(&sl->bucket[SESSION_DOWN], now);
-	sl->limiter_timer.fn = limiter_wake;
-	sl->rate_timer.fn = rate_tick;
+	throttle_init(&sl->throttle, l, stats);
 	sl->log_timer.fn = log_flush;
 	ratelog_init(&sl->log, LOG_INTERVAL_NS, LOG_BURST);
 	return sl;
@@ -317,8 +264,7 @@ void session_layer_free(struct session_layer *sl)
 {
 	if (!sl)
 		return;
-	loop_timer_cancel(sl->loop, &sl->limiter_timer);
-	loop_timer_cancel(sl->loop, &sl->rate_timer);
+	throttle_stop(&sl->throttle);
 	loop_timer_cancel(sl->loop, &sl->log_timer);
 	ratelog_flush(&sl->log, "session");
 	dpconf_unref(sl->conf);
@@ -328,21 +274,14 @@ void session_layer_free(struct session_layer *sl)
 void session_layer_install(struct session_layer *sl, struct dpconf *c)
 {
 	struct dpconf *old = sl->conf;
-	const struct config *cfg = c->cfg;
-	uint64_t now = loop_now_ns(sl->loop);
 
 	sl->conf = dpconf_ref(c);
-	bucket_configure(&sl->bucket[SESSION_UP], cfg->throttle.enabled, (uint32_t)cfg->tunnel.upload_kbps,
-			 (uint32_t)cfg->throttle.burst_ms, now);
-	bucket_configure(&sl->bucket[SESSION_DOWN], cfg->throttle.enabled,
-			 (uint32_t)cfg->tunnel.download_kbps, (uint32_t)cfg->throttle.burst_ms, now);
 	if (!old) {
-		rate_tick(sl->loop, &sl->rate_timer);
+		throttle_configure(&sl->throttle, c->cfg, true);
 		return;
 	}
 	session_sweep(sl);
-	/* A new rate may let waiting sessions go on at once. */
-	limiter_wake(sl->loop, &sl->limiter_timer);
+	throttle_configure(&sl->throttle, c->cfg, false);
 	dpconf_unref(old);
 }
 
@@ -479,6 +418,7 @@ void session_start(struct session_layer *sl, struct session *s, const struct ses
 	s->deadline.fn = on_deadline;
 	s->idle.fn = on_idle;
 	s->hs_job.fn = on_hs_job;
+	s->waiter.wake = wake_session;
 	s->last_active_ns = loop_now_ns(sl->loop);
 	TAILQ_INSERT_TAIL(&sl->all, s, link);
 	TAILQ_INSERT_TAIL(&sl->pending, s, pend_link);
@@ -696,10 +636,7 @@ void session_close(struct session *s, enum session_close why, const char *detail
 	loop_timer_cancel(sl->loop, &s->deadline);
 	loop_timer_cancel(sl->loop, &s->idle);
 	loop_job_cancel(sl->loop, &s->hs_job);
-	if (s->waiting_tokens) {
-		TAILQ_REMOVE(&sl->waiting, s, wait_link);
-		s->waiting_tokens = false;
-	}
+	throttle_forget(&sl->throttle, &s->waiter);
 	if (was == SESSION_ESTABLISHED) {
 		client_leave(sl, s);
 		STAT_SUB(sl, sessions_active, 1);

@@ -44,6 +44,7 @@
 
 #include "list.h"
 #include "loop.h"
+#include "throttle.h"
 
 struct config;
 struct dpconf;
@@ -86,9 +87,6 @@ enum session_drop {
 	SESSION_DROP_N,
 };
 
-/* Directions of the limiter: up = client->server payload. */
-enum session_dir { SESSION_UP = 0, SESSION_DOWN = 1 };
-
 /*
  * What a per-peer table shows of one session, counted on the data thread.
  * in/out are as seen from this daemon (in: received from the peer).
@@ -130,7 +128,6 @@ struct session {
 	struct dpconf *conf;      /* the configuration it started under (a reference) */
 	enum session_state state;
 	bool inbound;             /* accepted (counted per source), not dialled */
-	bool waiting_tokens;
 	SSL *ssl;                 /* the transport's; read for the identity checks */
 	char peer[80];            /* "addr:port" for the log */
 	char key[160];            /* who the peer is, for max_clients ("name" or subject) */
@@ -141,7 +138,7 @@ struct session {
 	TAILQ_ENTRY(session) link;      /* every session */
 	TAILQ_ENTRY(session) pend_link; /* pending, oldest first */
 	TAILQ_ENTRY(session) src_link;  /* pending from the same source */
-	TAILQ_ENTRY(session) wait_link; /* waiting for tokens */
+	struct throttle_waiter waiter;  /* waiting for tokens */
 	struct session_source *src;
 	struct session_client *client;
 	const struct tls_ctx *checked; /* the TLS context the identity was last checked against */
@@ -242,9 +239,9 @@ struct session *session_find_key(struct session_layer *sl, const char *key, cons
 
 /* How much of want may pass now in direction d (0: wait for tokens; the
  * transport calls session_wait_tokens or keeps its own waiter). */
-size_t session_allow(struct session_layer *sl, enum session_dir d, size_t want);
+size_t session_allow(struct session_layer *sl, enum throttle_dir d, size_t want);
 /* Account n bytes that passed (s may be NULL: not a session's). */
-void session_consume(struct session_layer *sl, struct session *s, enum session_dir d, size_t n);
+void session_consume(struct session_layer *sl, struct session *s, enum throttle_dir d, size_t n);
 /* s waits for tokens: ops->unthrottled(s) when the buckets refill, the
  * sessions served in turn (whoever was served first goes last next time). */
 void session_wait_tokens(struct session *s);

@@ -42,7 +42,7 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 {
 	struct tunnel *t = container_of(h, struct tunnel, tun_h);
 	struct tunnel_stats *st = session_layer_stats(t->sl);
-	enum session_dir dir = tunnel_tun_dir(t);
+	enum throttle_dir dir = tunnel_tun_dir(t);
 
 	for (int i = 0; i < TUN_BATCH; i++) {
 		if (!session_allow(t->sl, dir, TUN_MAX_PACKET)) {
@@ -89,7 +89,7 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 		ts->out_w += FRAME_HDR_LEN + plen;
 		session_consume(t->sl, &ts->s, dir, plen - FRAME_VNET_LEN);
 		session_count_packet(&ts->s, false);
-		atomic_fetch_add_explicit(dir == SESSION_UP ? &st->packets_up : &st->packets_down, 1,
+		atomic_fetch_add_explicit(dir == THROTTLE_UP ? &st->packets_up : &st->packets_down, 1,
 					  memory_order_relaxed);
 		if (ts->out_w - ts->out_r >= TLS_CHUNK && !tunnel_flush(ts))
 			continue;

@@ -71,14 +71,14 @@ static inline struct dpconf *tunnel_conf(struct tunnel *t)
 
 /* What this end reads from its TUN device is upload on a client, download
  * on a server; what it reads from TLS the reverse. */
-static inline enum session_dir tunnel_tun_dir(const struct tunnel *t)
+static inline enum throttle_dir tunnel_tun_dir(const struct tunnel *t)
 {
-	return t->server ? SESSION_DOWN : SESSION_UP;
+	return t->server ? THROTTLE_DOWN : THROTTLE_UP;
 }
 
-static inline enum session_dir tunnel_peer_dir(const struct tunnel *t)
+static inline enum throttle_dir tunnel_peer_dir(const struct tunnel *t)
 {
-	return t->server ? SESSION_UP : SESSION_DOWN;
+	return t->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
 
 static inline size_t tunnel_out_space(const struct tsession *ts)

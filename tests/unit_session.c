@@ -519,8 +519,8 @@ static void test_snapshot(void)
 	struct fake *a = start(&e, &streams_ops, "10.0.0.1", 1111);
 	struct fake *b = start(&e, &streams_ops, "10.0.0.2", 2222);
 	start(&e, &streams_ops, "10.0.0.3", 3333);
-	session_consume(e.sl, &a->s, SESSION_UP, 100);   /* a server receives up */
-	session_consume(e.sl, &a->s, SESSION_DOWN, 7);
+	session_consume(e.sl, &a->s, THROTTLE_UP, 100);   /* a server receives up */
+	session_consume(e.sl, &a->s, THROTTLE_DOWN, 7);
 	session_count_packet(&a->s, true);
 	session_count_drop(&b->s, SESSION_DROP_SPOOFED);
 	CU_ASSERT_EQUAL(session_snapshot(e.sl, rec, 2), 3);
