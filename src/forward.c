@@ -486,8 +486,10 @@ static void read_status(struct fsession *f)
 	session_close(&f->s, SESSION_CLOSE_ERROR, "malformed status from the server");
 }
 
-static void handshake_done(struct fsession *f)
+static void fwd_handshake_done(struct session *s)
 {
+	struct fsession *f = container_of(s, struct fsession, s);
+
 	if (session_authenticated(&f->s) < 0)
 		return;
 	f->status = tls_status_negotiated(f->s.ssl);
@@ -501,26 +503,6 @@ static void handshake_done(struct fsession *f)
 		return;
 	}
 	establish(f);
-}
-
-/* One handshake step (a loop job: under the pass's budget). */
-static void fwd_handshake(struct session *s)
-{
-	struct fsession *f = container_of(s, struct fsession, s);
-	int r = SSL_do_handshake(s->ssl);
-
-	if (r == 1) {
-		handshake_done(f);
-		return;
-	}
-	int e = SSL_get_error(s->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		loop_watch(f->fw->loop, &f->tls_h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return;
-	}
-	session_handshake_failed(s, e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN
-					    ? "peer closed during the handshake"
-					    : "handshake failed");
 }
 
 static bool tls_begin(struct fsession *f)
@@ -552,13 +534,10 @@ static void on_tls(struct loop *l, struct loop_handler *h, uint32_t events)
 			session_close(&f->s, SESSION_CLOSE_ERROR, "cannot connect to tunnel.server");
 			return;
 		}
-		loop_watch(l, h, 0);
 		tls_begin(f);
 		return;
 	}
 	case FS_HANDSHAKE:
-		/* the step runs as a job, after established traffic */
-		loop_watch(l, h, 0);
 		session_want_handshake(&f->s);
 		return;
 	case FS_STATUS:
@@ -610,6 +589,7 @@ static struct fsession *fsession_new(struct forward *fw, const struct sockaddr *
 
 	f->fw = fw;
 	f->tls_h = (struct loop_handler){ .fn = on_tls, .fd = -1 };
+	f->s.tls_h = &f->tls_h;
 	f->plain_h = (struct loop_handler){ .fn = on_plain, .fd = -1 };
 	f->soon.fn = on_soon;
 	f->server = cur(fw)->cfg->mode == CFG_MODE_SERVER;
@@ -652,7 +632,7 @@ static void fwd_accept(void *t, int fd, const struct sockaddr *peer, socklen_t l
 static const struct session_ops fwd_ops = {
 	.subsys = "forward",
 	.streams = true,
-	.handshake = fwd_handshake,
+	.handshake_done = fwd_handshake_done,
 	.unthrottled = fwd_unthrottled,
 	.release = fwd_release,
 	.free = fwd_free,

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -345,19 +346,35 @@ static void on_idle(struct loop *l, struct loop_timer *t)
 	loop_timer_set(l, t, s->last_active_ns + limit);
 }
 
+/* One handshake step: the job session_want_handshake queued. */
 static void on_hs_job(struct loop *l, struct loop_job *j)
 {
 	struct session *s = container_of(j, struct session, hs_job);
 
-	if (s->state != SESSION_CLOSED)
-		s->ops->handshake(s);
+	if (s->state == SESSION_CLOSED)
+		return;
+	int r = SSL_do_handshake(s->ssl);
+	if (r == 1) {
+		s->ops->handshake_done(s);
+		return;
+	}
+	int e = SSL_get_error(s->ssl, r);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		loop_watch(l, s->tls_h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+		return;
+	}
+	session_handshake_failed(s, e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN
+					    ? "peer closed during the handshake"
+					    : "handshake failed");
 }
 
-/* Whether the peer of s has said nothing yet (no handshake message): an
- * idle socket, or a connect still in progress. */
+/* Whether the peer of s has said nothing yet: no complete handshake
+ * message read (an idle socket, or one dribbling a ClientHello), or a
+ * connect still in progress.  (SSL_in_before() turns false as soon as the
+ * server starts waiting, so it cannot tell.) */
 static bool silent(const struct session *s)
 {
-	return !s->ssl || SSL_in_before(s->ssl);
+	return !s->ssl || SSL_get_state(s->ssl) == TLS_ST_BEFORE;
 }
 
 /*
@@ -441,8 +458,11 @@ void session_start(struct session_layer *sl, struct session *s, const struct ses
 
 void session_want_handshake(struct session *s)
 {
-	if (s->state != SESSION_CLOSED)
-		loop_job_queue(s->sl->loop, &s->hs_job);
+	if (s->state == SESSION_CLOSED)
+		return;
+	/* the step runs as a job, after the pass's established traffic */
+	loop_watch(s->sl->loop, s->tls_h, 0);
+	loop_job_queue(s->sl->loop, &s->hs_job);
 }
 
 void session_set_deadline(struct session *s, uint64_t when_ns)

@@ -112,8 +112,9 @@ struct session_ops {
 	/* Several sessions per peer (forward streams): max_clients counts
 	 * distinct peers; else every session is a client. */
 	bool streams;
-	/* One handshake step, run as a loop job (session_want_handshake). */
-	void (*handshake)(struct session *s);
+	/* The TLS handshake of s->ssl completed (the layer ran its steps as
+	 * loop jobs, see session_want_handshake). */
+	void (*handshake_done)(struct session *s);
 	/* Tokens again after session_wait_tokens(). */
 	void (*unthrottled)(struct session *s);
 	/* Closing: release fds, SSL, buffers (the session is still linked). */
@@ -129,6 +130,7 @@ struct session {
 	enum session_state state;
 	bool inbound;             /* accepted (counted per source), not dialled */
 	SSL *ssl;                 /* the transport's; read for the identity checks */
+	struct loop_handler *tls_h; /* the transport's handler of the TLS socket */
 	char peer[80];            /* "addr:port" for the log */
 	char key[160];            /* who the peer is, for max_clients ("name" or subject) */
 	struct session_record rec;
@@ -181,7 +183,14 @@ void session_layer_set_state(struct session_layer *sl, int state);
 void session_start(struct session_layer *sl, struct session *s, const struct session_ops *ops,
 		   const struct sockaddr *peer, socklen_t len, bool inbound);
 
-/* Run ops->handshake(s) as a job of a coming pass (under the budget). */
+/*
+ * Run a step of s's TLS handshake (s->ssl) as a job of a coming pass,
+ * under the loop's budget.  A step that needs the socket registers
+ * s->tls_h for it; the transport's handler then calls this again (it
+ * also takes the handler out of the loop meanwhile).  When the handshake
+ * completes, ops->handshake_done(s); when it fails, s is closed
+ * (session_handshake_failed).
+ */
 void session_want_handshake(struct session *s);
 
 /*

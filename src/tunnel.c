@@ -407,8 +407,9 @@ static void keepalive_tick(struct loop *l, struct loop_timer *tm)
 	loop_timer_set(l, tm, now + (uint64_t)ka * NS_PER_S);
 }
 
-static void handshake_done(struct tsession *ts)
+static void tun_handshake_done(struct session *s)
 {
+	struct tsession *ts = container_of(s, struct tsession, s);
 	struct tunnel *t = ts->t;
 	char name[160];
 
@@ -436,24 +437,6 @@ static void handshake_done(struct tsession *ts)
 	service(ts, EPOLLIN);
 }
 
-/* One handshake step (a loop job: under the pass's budget). */
-static void tun_handshake(struct session *s)
-{
-	struct tsession *ts = container_of(s, struct tsession, s);
-	int r = SSL_do_handshake(s->ssl);
-
-	if (r == 1) {
-		handshake_done(ts);
-		return;
-	}
-	int e = SSL_get_error(s->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		loop_watch(ts->t->loop, &ts->h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
-		return;
-	}
-	session_handshake_failed(s, "handshake failed");
-}
-
 static void on_session(struct loop *l, struct loop_handler *h, uint32_t events)
 {
 	struct tsession *ts = container_of(h, struct tsession, h);
@@ -463,7 +446,6 @@ static void on_session(struct loop *l, struct loop_handler *h, uint32_t events)
 	switch (ts->state) {
 	case TS_CONNECT: {
 		int e = net_connect_result(h->fd);
-		loop_watch(l, h, 0);
 		if (e < 0) {
 			log_warning("tunnel", "event=connect_failed server=%s error=%s", ts->s.peer, strerror(-e));
 			session_close(&ts->s, SESSION_CLOSE_ERROR, "cannot connect to tunnel.server");
@@ -478,8 +460,6 @@ static void on_session(struct loop *l, struct loop_handler *h, uint32_t events)
 		return;
 	}
 	case TS_HANDSHAKE:
-		/* the step runs as a job, after established traffic */
-		loop_watch(l, h, 0);
 		session_want_handshake(&ts->s);
 		return;
 	case TS_HELLO:
@@ -496,6 +476,7 @@ static struct tsession *tsession_new(struct tunnel *t, int fd, const struct sock
 
 	ts->t = t;
 	ts->h = (struct loop_handler){ .fn = on_session, .fd = fd };
+	ts->s.tls_h = &ts->h;
 	ts->keepalive.fn = keepalive_tick;
 	frame_decoder_init(&ts->dec);
 	session_start(t->sl, &ts->s, &tun_ops, peer, len, inbound);
@@ -592,7 +573,7 @@ static void tn_destroy(void *tp)
 static const struct session_ops tun_ops = {
 	.subsys = "tunnel",
 	.streams = false,
-	.handshake = tun_handshake,
+	.handshake_done = tun_handshake_done,
 	.unthrottled = tun_unthrottled_session,
 	.release = tun_release,
 	.free = tun_free,

@@ -15,6 +15,11 @@
  *       bytes) and closes once the server answered or 1 s passed.  Prints
  *       "sent N answered M" at the end.
  *
+ *   peer_tool sink PORT SECONDS
+ *       Accept every connection on 127.0.0.1:PORT and read and drop what
+ *       comes; prints "accepted N" each time the number of connections it
+ *       holds changes; exits after SECONDS or on SIGTERM.
+ *
  *   peer_tool slowhs HOST PORT CA CERT KEY SERVER_NAME SEND_FILE SECONDS
  *       A TLS 1.3 client whose final handshake flight (Certificate,
  *       CertificateVerify, Finished) is held back: prints "ready" once the
@@ -239,6 +244,57 @@ static int flood(const char *host, const char *port, double rate, double secs, c
 	return 0;
 }
 
+/* ---- sink ---------------------------------------------------------------------- */
+
+static int sink(const char *port, double secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port)) };
+	int one = 1, ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), n = 0, cap = 256, last = -1;
+	struct pollfd *p = calloc((size_t)cap, sizeof(*p));
+	double end = now_s() + secs;
+	char buf[65536];
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (!p || bind(ls, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(ls, 4096) < 0)
+		die("sink listen");
+	p[n++] = (struct pollfd){ .fd = ls, .events = POLLIN };
+	while (!stop && now_s() < end) {
+		if (poll(p, (nfds_t)n, 200) <= 0)
+			goto report;
+		if (p[0].revents & POLLIN) {
+			int fd = accept(ls, NULL, NULL);
+			if (fd >= 0) {
+				if (n == cap) {
+					cap *= 2;
+					p = realloc(p, (size_t)cap * sizeof(*p));
+					if (!p)
+						die("realloc");
+				}
+				p[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+			}
+		}
+		for (int i = 1; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (read(p[i].fd, buf, sizeof(buf)) <= 0) {
+				close(p[i].fd);
+				p[i--] = p[--n];
+			}
+		}
+report:
+		if (n - 1 != last) {
+			printf("accepted %d\n", n - 1);
+			fflush(stdout);
+			last = n - 1;
+		}
+	}
+	for (int i = 0; i < n; i++)
+		close(p[i].fd);
+	free(p);
+	return 0;
+}
+
 /* ---- slowhs --------------------------------------------------------------------- */
 
 /* Move what the SSL wrote (wbio) to the socket. */
@@ -339,9 +395,11 @@ int main(int argc, char **argv)
 		return hold(argv[2], argv[3], atoi(argv[4]), argc > 5 ? argv[5] : NULL);
 	if (argc == 7 && !strcmp(argv[1], "flood"))
 		return flood(argv[2], argv[3], atof(argv[4]), atof(argv[5]), argv[6]);
+	if (argc == 4 && !strcmp(argv[1], "sink"))
+		return sink(argv[2], atof(argv[3]));
 	if (argc == 10 && !strcmp(argv[1], "slowhs"))
 		return slowhs(argv + 2);
 	fprintf(stderr, "usage: peer_tool hold HOST PORT N [SRC] | flood HOST PORT RATE SECONDS hello|garbage |\n"
-			"       slowhs HOST PORT CA CERT KEY NAME SEND_FILE SECONDS\n");
+			"       sink PORT SECONDS | slowhs HOST PORT CA CERT KEY NAME SEND_FILE SECONDS\n");
 	return 2;
 }

@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 #include <openssl/err.h>
@@ -42,6 +44,8 @@ static uint64_t fake_clock(void *ctx)
 
 struct fake {
 	struct session s;
+	struct loop_handler h; /* its "TLS socket" (a pipe) */
+	int fd[2];
 	int handshakes, unthrottled, released;
 	bool rewait; /* wait for tokens again when woken */
 	int *order, *n_order, tag;
@@ -49,7 +53,7 @@ struct fake {
 
 static int freed, handshake_calls;
 
-static void f_handshake(struct session *s)
+static void f_handshake_done(struct session *s)
 {
 	container_of(s, struct fake, s)->handshakes++;
 	handshake_calls++;
@@ -71,6 +75,12 @@ static void f_release(struct session *s)
 	struct fake *f = container_of(s, struct fake, s);
 
 	f->released++;
+	if (f->h.events)
+		loop_watch(session_layer_loop(s->sl), &f->h, 0);
+	if (f->fd[0] >= 0) {
+		close(f->fd[0]);
+		close(f->fd[1]);
+	}
 	if (s->ssl) {
 		SSL_free(s->ssl);
 		s->ssl = NULL;
@@ -84,11 +94,11 @@ static void f_free(struct session *s)
 }
 
 static const struct session_ops streams_ops = {
-	.subsys = "test", .streams = true, .handshake = f_handshake, .unthrottled = f_unthrottled,
+	.subsys = "test", .streams = true, .handshake_done = f_handshake_done, .unthrottled = f_unthrottled,
 	.release = f_release, .free = f_free,
 };
 static const struct session_ops single_ops = {
-	.subsys = "test", .streams = false, .handshake = f_handshake, .unthrottled = f_unthrottled,
+	.subsys = "test", .streams = false, .handshake_done = f_handshake_done, .unthrottled = f_unthrottled,
 	.release = f_release, .free = f_free,
 };
 
@@ -184,6 +194,10 @@ static struct fake *start(struct env *e, const struct session_ops *ops, const ch
 	struct fake *f = calloc(1, sizeof(*f));
 	struct sockaddr_in a = addr(ip, port);
 
+	CU_ASSERT_FATAL(pipe(f->fd) == 0);
+	f->h = (struct loop_handler){ .fd = f->fd[0] };
+	f->s.tls_h = &f->h;
+
 	session_start(e->sl, &f->s, ops, (struct sockaddr *)&a, sizeof(a), true);
 	return f;
 }
@@ -236,32 +250,10 @@ static void test_pending_caps(void)
 	env_close(&e);
 }
 
-/* A job runs the transport's handshake step once. */
-static void test_handshake_job(void)
-{
-	struct env e;
+/* ---- real handshakes, in memory ----------------------------------------------------- */
 
-	env_open(&e, conf(true, NULL));
-	struct fake *f = start(&e, &streams_ops, "10.0.0.1", 1);
-	session_want_handshake(&f->s);
-	session_want_handshake(&f->s);
-	CU_ASSERT_EQUAL(f->handshakes, 0);
-	loop_run_once(e.l, 0);
-	CU_ASSERT_EQUAL(f->handshakes, 1);
-	/* a closed session's job never runs (and it is freed after the pass) */
-	handshake_calls = 0;
-	session_want_handshake(&f->s);
-	session_close(&f->s, SESSION_CLOSE_ERROR, "test");
-	loop_run_once(e.l, 0);
-	CU_ASSERT_EQUAL(handshake_calls, 0);
-	env_close(&e);
-}
-
-/* ---- a real handshake, in memory -------------------------------------------------- */
-
-/* s->ssl becomes the server end of a completed handshake with a client
- * using client_cert ("client" or "client2"). */
-static void handshake(struct session *s, const struct dpconf *srv, const char *client_cert)
+/* A client TLS context with cert ("client", "client2"). */
+static struct tls_ctx *client_tls(const char *cert_name)
 {
 	const char *pki = tu_pki(), *dir = scratch();
 	char cert[512], key[512], ca[512];
@@ -271,21 +263,41 @@ static void handshake(struct session *s, const struct dpconf *srv, const char *c
 	struct cfg_errors errs = { 0 };
 	struct config *cc = NULL;
 
-	snprintf(cert, sizeof(cert), "\"%s/%s.crt\"", pki, client_cert);
-	snprintf(key, sizeof(key), "\"%s/%s.key\"", pki, client_cert);
+	snprintf(cert, sizeof(cert), "\"%s/%s.crt\"", pki, cert_name);
+	snprintf(key, sizeof(key), "\"%s/%s.key\"", pki, cert_name);
 	snprintf(ca, sizeof(ca), "\"%s/ca.crt\"", pki);
 	CU_ASSERT_FATAL(cfg_load(tu_write_kv(tu_path(dir, "c.conf"), kv), NULL, 0, &cc, &errs) == CFG_OK);
 	struct tls_ctx *ct = tls_ctx_new(cc, &errs);
 	CU_ASSERT_FATAL(ct != NULL);
-	SSL *sv = SSL_new(srv->tls->ctx), *cl = SSL_new(ct->ctx);
+	cfg_unref(cc);
+	cfg_errors_free(&errs);
+	return ct;
+}
+
+/* A server SSL and a client SSL joined by a BIO pair, nothing said yet. */
+static void hs_pair(SSL_CTX *sctx, SSL_CTX *cctx, SSL **sv, SSL **cl)
+{
 	BIO *b1, *b2;
-	CU_ASSERT_FATAL(BIO_new_bio_pair(&b1, 0, &b2, 0) == 1);
-	SSL_set_bio(sv, b1, b1);
-	SSL_set_bio(cl, b2, b2);
-	SSL_set_accept_state(sv);
-	SSL_set_connect_state(cl);
-	SSL_set_tlsext_host_name(cl, "sssonector-server");
+
+	*sv = SSL_new(sctx);
+	*cl = SSL_new(cctx);
+	CU_ASSERT_FATAL(*sv && *cl && BIO_new_bio_pair(&b1, 0, &b2, 0) == 1);
+	SSL_set_bio(*sv, b1, b1);
+	SSL_set_bio(*cl, b2, b2);
+	SSL_set_accept_state(*sv);
+	SSL_set_connect_state(*cl);
+	SSL_set_tlsext_host_name(*cl, "sssonector-server");
+}
+
+/* s->ssl becomes the server end of a completed handshake with a client
+ * using client_cert ("client" or "client2"). */
+static void handshake(struct session *s, const struct dpconf *srv, const char *client_cert)
+{
+	struct tls_ctx *ct = client_tls(client_cert);
+	SSL *sv, *cl;
 	int rs = 0, rc = 0;
+
+	hs_pair(srv->tls->ctx, ct->ctx, &sv, &cl);
 	for (int i = 0; i < 20 && (rs != 1 || rc != 1); i++) {
 		if (rc != 1)
 			rc = SSL_do_handshake(cl);
@@ -296,8 +308,6 @@ static void handshake(struct session *s, const struct dpconf *srv, const char *c
 	ERR_clear_error();
 	SSL_free(cl);
 	tls_ctx_unref(ct);
-	cfg_unref(cc);
-	cfg_errors_free(&errs);
 	s->ssl = sv;
 }
 
@@ -306,22 +316,72 @@ static void handshake(struct session *s, const struct dpconf *srv, const char *c
 static void half_handshake(struct session *s, const struct dpconf *srv)
 {
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
-	SSL *sv = SSL_new(srv->tls->ctx), *cl = SSL_new(cctx);
-	BIO *b1, *b2;
+	SSL *sv, *cl;
 
-	CU_ASSERT_FATAL(BIO_new_bio_pair(&b1, 0, &b2, 0) == 1);
-	SSL_set_bio(sv, b1, b1);
-	SSL_set_bio(cl, b2, b2);
-	SSL_set_accept_state(sv);
-	SSL_set_connect_state(cl);
+	hs_pair(srv->tls->ctx, cctx, &sv, &cl);
 	SSL_do_handshake(cl);
-	CU_ASSERT(SSL_in_before(sv));
+	CU_ASSERT(SSL_get_state(sv) == TLS_ST_BEFORE);
 	SSL_do_handshake(sv);
-	CU_ASSERT_FALSE(SSL_in_before(sv));
+	CU_ASSERT(SSL_get_state(sv) != TLS_ST_BEFORE);
 	ERR_clear_error();
 	SSL_free(cl);
 	SSL_CTX_free(cctx);
 	s->ssl = sv;
+}
+
+/* The layer runs a handshake's steps as jobs: one queued per session, the
+ * socket watched while a step waits for the peer and not while the job
+ * waits for its turn, the transport told once when it completes; a peer
+ * that fails it is closed and counted. */
+static void test_handshake_steps(void)
+{
+	struct env e;
+	struct tls_ctx *ct = client_tls("client");
+	SSL_CTX *anon = SSL_CTX_new(TLS_client_method());
+	SSL *cl;
+
+	env_open(&e, conf(true, NULL));
+	handshake_calls = 0;
+	struct fake *f = start(&e, &streams_ops, "10.0.0.1", 1);
+	hs_pair(session_layer_conf(e.sl)->tls->ctx, ct->ctx, &f->s.ssl, &cl);
+	session_want_handshake(&f->s);
+	session_want_handshake(&f->s);
+	CU_ASSERT_EQUAL(loop_jobs(e.l), 1);
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(f->h.events, EPOLLIN); /* nothing from the client yet */
+	CU_ASSERT(SSL_get_state(f->s.ssl) == TLS_ST_BEFORE); /* still silent */
+	for (int i = 0; i < 10 && !f->handshakes; i++) {
+		SSL_do_handshake(cl);
+		session_want_handshake(&f->s);
+		CU_ASSERT_EQUAL(f->h.events, 0);
+		loop_run_once(e.l, 0);
+	}
+	CU_ASSERT_EQUAL(f->handshakes, 1);
+	CU_ASSERT_EQUAL(f->s.state, SESSION_PENDING); /* the transport authenticates */
+	SSL_free(cl);
+	/* a client without a certificate: the server's step fails it */
+	struct fake *g = start(&e, &streams_ops, "10.0.0.2", 1);
+	hs_pair(session_layer_conf(e.sl)->tls->ctx, anon, &g->s.ssl, &cl);
+	uint64_t failures = atomic_load(&e.st.handshake_failures);
+	/* (g is freed after the pass that closes it: the counter says when) */
+	for (int i = 0; i < 10 && atomic_load(&e.st.handshake_failures) == failures; i++) {
+		SSL_do_handshake(cl);
+		session_want_handshake(&g->s);
+		loop_run_once(e.l, 0);
+	}
+	CU_ASSERT_EQUAL(atomic_load(&e.st.handshake_failures), failures + 1);
+	CU_ASSERT_EQUAL(handshake_calls, 1); /* g never completed */
+	ERR_clear_error();
+	SSL_free(cl);
+	/* a closed session's step never runs */
+	handshake_calls = 0;
+	session_want_handshake(&f->s);
+	session_close(&f->s, SESSION_CLOSE_ERROR, "test");
+	loop_run_once(e.l, 0);
+	CU_ASSERT_EQUAL(handshake_calls, 0);
+	SSL_CTX_free(anon);
+	tls_ctx_unref(ct);
+	env_close(&e);
 }
 
 /* A burst of real clients from one address (a client daemon opening a
@@ -342,6 +402,15 @@ static void test_heard_not_evicted(void)
 		CU_ASSERT_EQUAL(h[i]->s.state, SESSION_PENDING);
 	q1 = start(&e, &streams_ops, "10.0.0.7", 10);
 	CU_ASSERT_EQUAL(q1->s.state, SESSION_PENDING); /* nobody silent to drop but itself */
+	/* a server that has started waiting for a ClientHello that never
+	 * comes: still silent */
+	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
+	SSL *cl;
+	hs_pair(session_layer_conf(e.sl)->tls->ctx, cctx, &q1->s.ssl, &cl);
+	CU_ASSERT(SSL_do_handshake(q1->s.ssl) <= 0);
+	SSL_free(cl);
+	SSL_CTX_free(cctx);
+	ERR_clear_error();
 	q2 = start(&e, &streams_ops, "10.0.0.7", 11);
 	CU_ASSERT_EQUAL(q1->s.state, SESSION_CLOSED);   /* the silent one goes */
 	CU_ASSERT_EQUAL(q2->s.state, SESSION_PENDING);
@@ -599,7 +668,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("session", NULL, NULL);
 	CU_add_test(s, "pending stage: caps drop the oldest, deadline", test_pending_caps);
 	CU_add_test(s, "handshakes in progress are not dropped for silent newcomers", test_heard_not_evicted);
-	CU_add_test(s, "handshake steps as jobs", test_handshake_job);
+	CU_add_test(s, "handshake steps as jobs", test_handshake_steps);
 	CU_add_test(s, "identity checked when authenticated and in every state", test_identity_checks);
 	CU_add_test(s, "max_clients and forward.max_streams", test_max_clients);
 	CU_add_test(s, "token waiters take turns", test_rotation);
