@@ -44,6 +44,7 @@
 #define ACCEPT_BATCH 64
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 1000
+#define PENDING_RETRY_NS 5000000ull /* a client end out of pending slots looks again */
 
 static const struct transport *const transports[] = {
 	[CFG_TRANSPORT_FORWARD] = &forward_transport,
@@ -233,8 +234,17 @@ static void fd_exhausted(struct dataplane *dp, int err)
 static void on_listen(struct loop *l, struct loop_handler *h, uint32_t events)
 {
 	struct dataplane *dp = container_of(h, struct dataplane, listen_h);
+	bool client = session_layer_conf(dp->sl)->cfg->mode == CFG_MODE_CLIENT;
 
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		/* A client's pending handshakes are its own applications':
+		 * when tunnel.max_pending are under way, the next ones wait in
+		 * the listen queue instead of pushing them out. */
+		if (client && session_pending_full(dp->sl)) {
+			loop_watch(l, h, 0);
+			loop_timer_set(l, &dp->accept_timer, loop_now_ns(l) + PENDING_RETRY_NS);
+			return;
+		}
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int fd = accept4(h->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);

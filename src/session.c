@@ -38,6 +38,7 @@
 #define LOG_BURST 10
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
+#define SILENT_GRACE_NS NS_PER_S /* a source's silent connection is spared this long */
 
 /* The pending sessions of one source address. */
 struct session_source {
@@ -314,6 +315,12 @@ void session_layer_set_state(struct session_layer *sl, int state)
 	atomic_store_explicit(&sl->stats->state_since_ms, now_ms(), memory_order_relaxed);
 }
 
+bool session_pending_full(const struct session_layer *sl)
+{
+	return sl->n_state[SESSION_PENDING] + sl->n_state[SESSION_AUTHENTICATED] >=
+	       (size_t)running(sl)->tunnel.max_pending;
+}
+
 static void set_state(struct session *s, enum session_state st)
 {
 	s->sl->n_state[s->state]--;
@@ -379,18 +386,21 @@ static bool silent(const struct session *s)
 
 /*
  * The pending session to drop for a newcomer: the oldest silent one (an
- * idle socket goes before a handshake in progress, so a burst of real
- * clients from one address is not cut by the per-source cap); for the
- * global cap, failing that, the oldest of all.  Of src only when given,
- * and then only a silent one.  Never the newcomer.
+ * idle socket goes before a handshake in progress); for the global cap,
+ * failing that, the oldest of all.  Of src only when given, and then only
+ * one silent for at least SILENT_GRACE_NS: a client daemon opening a
+ * connection pool sends its ClientHellos a little after its connects, and
+ * that burst from one address must not be cut by the per-source cap.
+ * Never the newcomer.
  */
 static struct session *victim(struct session_layer *sl, struct session_source *src, const struct session *newcomer)
 {
+	uint64_t now = loop_now_ns(sl->loop);
 	struct session *s;
 
 	if (src) {
 		TAILQ_FOREACH(s, &src->pending, src_link)
-			if (s != newcomer && silent(s))
+			if (s != newcomer && silent(s) && now - s->born_ns >= SILENT_GRACE_NS)
 				return s;
 		return NULL;
 	}
@@ -436,7 +446,7 @@ void session_start(struct session_layer *sl, struct session *s, const struct ses
 	s->idle.fn = on_idle;
 	s->hs_job.fn = on_hs_job;
 	s->waiter.wake = wake_session;
-	s->last_active_ns = loop_now_ns(sl->loop);
+	s->last_active_ns = s->born_ns = loop_now_ns(sl->loop);
 	TAILQ_INSERT_TAIL(&sl->all, s, link);
 	TAILQ_INSERT_TAIL(&sl->pending, s, pend_link);
 	STAT_ADD(sl, sessions_pending, 1);

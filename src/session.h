@@ -8,8 +8,9 @@
  *                  a connection a server accepted,
  *                  tunnel.max_pending_per_source; when either is full the
  *                  oldest pending connection whose peer said nothing yet
- *                  (of that source) is dropped for the newcomer (for the
- *                  global cap, failing that, the oldest); a deadline of
+ *                  (of that source, and silent for a second at least) is
+ *                  dropped for the newcomer (for the global cap, failing
+ *                  that, the oldest); a deadline of
  *                  tunnel.handshake_timeout_ms.
  *   authenticated  the handshake is done and the peer's certificate was
  *                  checked again against the running configuration (it
@@ -134,6 +135,7 @@ struct session {
 	char peer[80];            /* "addr:port" for the log */
 	char key[160];            /* who the peer is, for max_clients ("name" or subject) */
 	struct session_record rec;
+	uint64_t born_ns;         /* started (loop clock) */
 	uint64_t last_active_ns;  /* forward.idle_timeout_s */
 
 	/* the layer's */
@@ -166,6 +168,9 @@ struct tunnel_stats *session_layer_stats(const struct session_layer *sl);
  * tokens (the tun device) may read again. */
 void session_layer_on_unthrottled(struct session_layer *sl, void (*fn)(void *ctx), void *ctx);
 size_t session_count(const struct session_layer *sl, enum session_state state);
+/* Whether tunnel.max_pending sessions are pending (a client end stops
+ * accepting then, instead of dropping its own handshakes). */
+bool session_pending_full(const struct session_layer *sl);
 /* The tunnel's state as SNMP shows it (enum tunnel_state). */
 void session_layer_set_state(struct session_layer *sl, int state);
 

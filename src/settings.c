@@ -235,9 +235,9 @@ const struct cfg_setting cfg_settings[] = {
 	  .doc = "authenticated clients (peer identities) the server admits at once; "
 		 "forward counts a client once however many streams it opens" },
 	{ .key = "tunnel.max_pending", .type = CFG_T_INT, .offset = AT(tunnel.max_pending),
-	  .min = 1, .max = 65535, .def = "128", .components = CFG_C_DATAPLANE,
-	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, the oldest "
-		 "(silent ones first) is dropped" },
+	  .min = 1, .max = 65535, .def = "512", .components = CFG_C_DATAPLANE,
+	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, a server drops "
+		 "the oldest (silent ones first), a client end lets newcomers wait" },
 	{ .key = "tunnel.max_pending_per_source", .type = CFG_T_INT, .offset = AT(tunnel.max_pending_per_source),
 	  .min = 1, .max = 65535, .def = "16", .scope = CFG_REQ_SERVER, .components = CFG_C_DATAPLANE,
 	  .doc = "connections from one source address that have not said anything yet; "

@@ -3,9 +3,9 @@
  * peer_tool.c - a misbehaving peer for the integration tests and the
  * benchmarks: things openssl s_client and socat cannot do.
  *
- *   peer_tool hold HOST PORT N [SRC_ADDR]
- *       Open N TCP connections (from SRC_ADDR when given) and never send a
- *       byte.  Prints "held N" once every connect finished (those that
+ *   peer_tool hold HOST PORT N [SRC_ADDR [RATE]]
+ *       Open N TCP connections (from SRC_ADDR when given and not "-", RATE
+ *       per second when given, else at once) and never send a byte.  Prints "held N" once every connect finished (those that
  *       failed are not counted), then "open K" each time the number of
  *       connections the server has not closed changes; exits on SIGTERM.
  *
@@ -100,16 +100,22 @@ static int dial(const char *host, const char *port, const char *src, int nonbloc
 
 /* ---- hold ---------------------------------------------------------------------- */
 
-static int hold(const char *host, const char *port, int n, const char *src)
+static int hold(const char *host, const char *port, int n, const char *src, double rate)
 {
 	struct pollfd *p = calloc((size_t)n, sizeof(*p));
 	int held = 0, open_now, last = -1;
 
 	if (!p)
 		die("calloc");
+	if (src && !strcmp(src, "-"))
+		src = NULL;
 	for (int i = 0; i < n; i++) {
 		p[i].fd = dial(host, port, src, 1);
 		p[i].events = POLLOUT;
+		if (rate > 0) {
+			struct timespec ts = { 0, (long)(1e9 / rate) };
+			nanosleep(&ts, NULL);
+		}
 	}
 	/* every connect done (or failed) within 10 s */
 	for (double end = now_s() + 10; now_s() < end;) {
@@ -392,14 +398,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 5 && !strcmp(argv[1], "hold"))
-		return hold(argv[2], argv[3], atoi(argv[4]), argc > 5 ? argv[5] : NULL);
+		return hold(argv[2], argv[3], atoi(argv[4]), argc > 5 ? argv[5] : NULL, argc > 6 ? atof(argv[6]) : 0);
 	if (argc == 7 && !strcmp(argv[1], "flood"))
 		return flood(argv[2], argv[3], atof(argv[4]), atof(argv[5]), argv[6]);
 	if (argc == 4 && !strcmp(argv[1], "sink"))
 		return sink(argv[2], atof(argv[3]));
 	if (argc == 10 && !strcmp(argv[1], "slowhs"))
 		return slowhs(argv + 2);
-	fprintf(stderr, "usage: peer_tool hold HOST PORT N [SRC] | flood HOST PORT RATE SECONDS hello|garbage |\n"
+	fprintf(stderr, "usage: peer_tool hold HOST PORT N [SRC [RATE]] | flood HOST PORT RATE SECONDS hello|garbage |\n"
 			"       sink PORT SECONDS | slowhs HOST PORT CA CERT KEY NAME SEND_FILE SECONDS\n");
 	return 2;
 }

@@ -1336,7 +1336,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c->transport, CFG_TRANSPORT_FORWARD);
 	CU_ASSERT_EQUAL(c->tunnel.max_clients, 10);
 	CU_ASSERT_EQUAL(c->tunnel.handshake_timeout_ms, 5000);
-	CU_ASSERT_EQUAL(c->tunnel.max_pending, 128);
+	CU_ASSERT_EQUAL(c->tunnel.max_pending, 512);
 	CU_ASSERT_EQUAL(c->tunnel.max_pending_per_source, 16);
 	CU_ASSERT(str_is(c->tunnel.tls_groups, "X25519:P-256:P-384"));
 	CU_ASSERT_EQUAL(c->forward.max_streams, 1024);

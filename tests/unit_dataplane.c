@@ -256,7 +256,7 @@ static void test_fd_limit_warning(void)
 	rl.rlim_cur = rl.rlim_max = 256;
 	CU_ASSERT_FATAL(setrlimit(RLIMIT_NOFILE, &rl) == 0);
 	CU_ASSERT_EQUAL(dp_fd_limit_warning(c, msg, sizeof(msg)), 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "may need 2336 file descriptors"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "may need 3104 file descriptors"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(msg, "RLIMIT_NOFILE allows 256"));
 	cfg_unref(c);
 	cfg_errors_free(&errs);

@@ -214,7 +214,14 @@ static void test_pending_caps(void)
 	a1 = start(&e, &streams_ops, "10.0.0.1", 1);
 	a2 = start(&e, &streams_ops, "10.0.0.1", 2);
 	CU_ASSERT_EQUAL(session_count(e.sl, SESSION_PENDING), 2);
-	/* a third from the same source: its oldest goes, the newcomer stays */
+	/* a third from the same source 0.9 s later: the source's silent ones
+	 * are spared for a second (a pool's burst), nobody goes */
+	fake_now += 900000000ull;
+	a3 = start(&e, &streams_ops, "10.0.0.1", 3);
+	CU_ASSERT_EQUAL(a1->s.state, SESSION_PENDING);
+	session_close(&a3->s, SESSION_CLOSE_DONE, NULL);
+	/* a second after the first: its oldest silent one goes, the newcomer stays */
+	fake_now += 100000000ull;
 	a3 = start(&e, &streams_ops, "10.0.0.1", 3);
 	CU_ASSERT_EQUAL(a1->s.state, SESSION_CLOSED);
 	CU_ASSERT_EQUAL(a1->released, 1);
@@ -411,6 +418,7 @@ static void test_heard_not_evicted(void)
 	SSL_free(cl);
 	SSL_CTX_free(cctx);
 	ERR_clear_error();
+	fake_now += 1000000000ull; /* silent for a second */
 	q2 = start(&e, &streams_ops, "10.0.0.7", 11);
 	CU_ASSERT_EQUAL(q1->s.state, SESSION_CLOSED);   /* the silent one goes */
 	CU_ASSERT_EQUAL(q2->s.state, SESSION_PENDING);
