@@ -10,6 +10,13 @@
  *   apply_us p50=... p99=... max=... n=...      (per engine_reload)
  *   rss_kib after=100 ...  after=N ...  growth=...%
  *
+ * then N rejected reloads of the same file with a syntax error on an 8 KB
+ * string (libconfig 1.5 leaks the string it discards; the loader checks
+ * the syntax on a text without strings first):
+ *
+ *   rejected_us p50=... p99=... n=...
+ *   rejected_rss_kib after=100 ... after=N ... growth=...%
+ *
  * usage: bench_apply CONFIG [N] [--tunnel]   (CONFIG: a valid configuration
  * whose tunnel group holds "upload_kbps = 1000;"; the file is rewritten)
  *
@@ -19,9 +26,11 @@
  * data-plane loop (buckets reconfigured) while the next one is measured.
  * CONFIG then binds its listen address: give it a free port.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "dataplane.h"
@@ -87,7 +96,7 @@ int main(int argc, char **argv)
 	unsigned char *orig;
 	size_t len;
 
-	if (n < 100 || read_file(path, &orig, &len) != 0) {
+	if (n < 100 || read_file(path, CFG_PEM_MAX, &orig, &len) != 0) {
 		fprintf(stderr, "bench_apply: cannot read %s (or N < 100)\n", path);
 		return 2;
 	}
@@ -138,6 +147,42 @@ int main(int argc, char **argv)
 	       tunnel ? " components=tunnel,watch" : "");
 	printf("rss_kib after=100:%ld after=%ld:%ld growth=%.2f%%\n", rss100, n, rssn,
 	       rss100 > 0 ? 100.0 * (double)(rssn - rss100) / (double)rss100 : 0.0);
+
+	/* Rejected reloads: the valid text, then strings and a syntax error. */
+	struct sbuf bad = { 0 };
+	sbuf_add(&bad, text);
+	sbuf_add(&bad, "\nleak \""); /* the string is what the error is about */
+	for (int k = 0; k < 8192; k++)
+		sbuf_add(&bad, "x");
+	sbuf_add(&bad, "\"\n");
+	struct reload_input in = { .text = bad.s, .len = bad.len };
+	memset(us, 0xff, (size_t)n * sizeof(*us));
+	/* their audit lines are errors: not what we measure */
+	fflush(stderr);
+	int saved_err = dup(2), devnull = open("/dev/null", O_WRONLY);
+	dup2(devnull, 2);
+	for (long i = 0; i < n; i++) {
+		uint64_t t0 = now_us();
+		enum reload_result r = engine_reload(e, RELOAD_SRC_FILE, &in, NULL);
+		us[i] = now_us() - t0;
+		if (r != RELOAD_PARSE_ERROR) {
+			dup2(saved_err, 2);
+			fprintf(stderr, "bench_apply: rejected reload %ld was %s\n", i, reload_result_name(r));
+			return 1;
+		}
+		if (i + 1 == 100)
+			rss100 = rss_kib();
+	}
+	rssn = rss_kib();
+	dup2(saved_err, 2);
+	close(saved_err);
+	close(devnull);
+	qsort(us, (size_t)n, sizeof(*us), cmp_u64);
+	printf("rejected_us p50=%llu p99=%llu n=%ld\n", (unsigned long long)us[n / 2],
+	       (unsigned long long)us[n * 99 / 100], n);
+	printf("rejected_rss_kib after=100:%ld after=%ld:%ld growth=%.2f%% goal=flat\n", rss100, n, rssn,
+	       rss100 > 0 ? 100.0 * (double)(rssn - rss100) / (double)rss100 : 0.0);
+	sbuf_free(&bad);
 
 	write_all(path, (char *)orig);
 	free(us);

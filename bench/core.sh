@@ -46,14 +46,14 @@ tunnel = {
   upload_kbps = $1;
 };
 forward = { target = "127.0.0.1:5201"; };
-reload = { debounce_ms = $DEBOUNCE_MS; history = 16; };
+reload = { debounce_ms = $DEBOUNCE_MS; history = 16; state_dir = "$tmp/state"; };
 logging = { level = "info"; };
 CONF
 }
 conf 1000 >"$tmp/sssonector.conf"
 chmod 600 "$tmp/sssonector.conf"
 
-echo "# 1. in-process apply time and RSS ($RELOADS reloads)"
+echo "# 1. in-process apply time and RSS ($RELOADS reloads), then $RELOADS rejected ones"
 build-bench/bench/bench_apply "$tmp/sssonector.conf" "$RELOADS"
 
 echo "# 2. file save -> applied latency ($SAVES saves, debounce_ms=$DEBOUNCE_MS)"

@@ -151,6 +151,7 @@ tunnel = {
 };
 forward = { target = "127.0.0.1:$eport"; };
 monitor = { snmp_enabled = true; agentx_socket = "$tmp/agentx/master"; agentx_ping_s = 1; };
+reload = { state_dir = "$tmp/state"; };
 EOF
 chmod 0600 "$tmp/server.conf"
 "$bin" -c "$tmp/server.conf" 2>"$tmp/server.log" &
@@ -187,6 +188,7 @@ tunnel = {
 };
 forward = { listen = "127.0.0.1:$cport"; };
 monitor = { snmp_enabled = false; };
+reload = { state_dir = "$tmp/state"; };
 EOF
 chmod 0600 "$tmp/client.conf"
 "$bin" -c "$tmp/client.conf" 2>"$tmp/client.log" &

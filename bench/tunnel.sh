@@ -302,7 +302,7 @@ conf() {
 	mv -f "$f.tmp" "$f"
 }
 COMMON=('monitor = { snmp_enabled = false; };' 'logging = { level = "info"; };'
-	'reload = { debounce_ms = 10; };')
+	"reload = { debounce_ms = 10; state_dir = \"$TMP/state\"; };")
 
 # fwd_server_conf FILE TLS_PORT TARGET_PORT
 fwd_server_conf() {

@@ -97,6 +97,7 @@ monitor = {
   agentx_socket = "$tmp/agentx/master";
   agentx_ping_s = 1;
 };
+reload = { state_dir = "$tmp/state"; };   # versions survive restarts here
 EOF
 cat >"$tmp/client.conf" <<EOF
 # SSSonector demo: the client end
@@ -110,6 +111,7 @@ tunnel = {
 };
 forward = { listen = "127.0.0.1:$fwd_port"; };
 monitor = { snmp_enabled = false; };   # one subagent per master and subtree
+reload = { state_dir = "$tmp/state"; };
 EOF
 chmod 600 "$tmp"/*.conf
 

@@ -5,8 +5,12 @@
 # Build tools, libraries, and the tools the tests and the demo drive.
 SSS_PKGS=(gcc make autoconf automake libtool pkg-config
           libssl-dev openssl libconfig-dev libcunit1-dev libsnmp-dev
+          libcap-ng-dev libsystemd-dev
           snmpd snmp snmptrapd smitools iproute2 procps psmisc
-          iputils-ping socat)
+          iputils-ping socat e2fsprogs util-linux mount curl
+          prometheus-snmp-exporter groff-base man-db systemd)
+# What the Debian package test needs on top (scripts/package-test.sh).
+SSS_PKG_TEST_PKGS=(debhelper dpkg-dev fakeroot lintian)
 
 sss_install_deps() {
 	local p missing=()
@@ -29,7 +33,7 @@ sss_install_deps() {
 # sss_build [CONFIGURE-ARGS...]: autoreconf, configure (once) and make in ./build.
 sss_build() {
 	local top=$PWD
-	[[ -x configure && configure -nt configure.ac ]] || autoreconf -fi
+	[[ -x configure && configure -nt configure.ac && configure -nt Makefile.am ]] || autoreconf -fi
 	mkdir -p build
 	cd build
 	if [[ ! -f Makefile || ${SSS_RECONFIGURE:-0} == 1 ]]; then

@@ -12,7 +12,8 @@
 #   other-client.crt other-client.key  a client signed by the unrelated CA
 #   server-enc.key                server.key encrypted with the password "test-password"
 # Nothing here is meant for production: the docs show the same recipe with
-# longer lifetimes.  Certificates are valid for 2 days.
+# longer lifetimes.  Certificates are valid for 90 days: past
+# tunnel.expiry_warn_days (30), so a fresh PKI checks without a warning.
 set -eu
 dir=${1:?usage: mkpki.sh DIR}
 mkdir -p "$dir"
@@ -23,7 +24,7 @@ key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"
 
 ca() { # ca NAME CN
 	key "$1.key"
-	openssl req -x509 -new -key "$1.key" -sha256 -days 2 -subj "/CN=$2" \
+	openssl req -x509 -new -key "$1.key" -sha256 -days 90 -subj "/CN=$2" \
 		-addext "basicConstraints=critical,CA:TRUE" \
 		-addext "keyUsage=critical,keyCertSign,cRLSign" -out "$1.crt"
 }
@@ -34,7 +35,7 @@ leaf() { # leaf NAME CA CN EKU SAN
 		"extendedKeyUsage=$4" "subjectAltName=$5" >"$1.ext"
 	openssl req -new -key "$1.key" -subj "/CN=$3" -out "$1.csr"
 	openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" \
-		-set_serial "0x$(openssl rand -hex 8)" -days 2 -sha256 \
+		-set_serial "0x$(openssl rand -hex 8)" -days 90 -sha256 \
 		-extfile "$1.ext" -out "$1.crt" 2>/dev/null
 	rm -f "$1.csr" "$1.ext"
 }

@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -49,6 +51,7 @@
 #define SESSION_TIMEOUT_US 500000  /* every synchronous call after that */
 #define MAX_NOTES 64
 #define MAX_FDS 64
+#define AGENTX_DUPLICATE_REGISTRATION 263 /* RFC 2741 duplicateRegistration */
 
 struct agent {
 	struct engine *e;
@@ -59,6 +62,8 @@ struct agent {
 	/* Wanted state, written by the control thread (component commit). */
 	atomic_bool want_enabled, notifications, stop;
 	atomic_int ping_s;
+	pthread_mutex_t ctx_lock;
+	char *want_context; /* under ctx_lock */
 	/* Notifications to send, and wake-ups (the wanted state changed). */
 	struct mailbox mb;
 	atomic_int notes_queued;
@@ -68,7 +73,14 @@ struct agent {
 	bool started;
 
 	/* SNMP thread only. */
-	bool inited, registered, register_failed, connected;
+	bool inited, registered, register_failed, connected, disable_deferred;
+	bool owned;         /* the master accepted our registration */
+	bool in_register;   /* inside mib_register: a refusal is ours */
+	bool at_root;       /* the registration on its way is our subtree's */
+	long reg_error;     /* the master's error for our registration (0: none) */
+	bool lost;          /* a re-registration after a reconnect was refused */
+	bool conflict;      /* another subagent has the subtree in our context */
+	uint64_t retry_at;  /* when to try registering again (conflict) */
 	bool in_init; /* init_snmp(): the library's MIB-loading chatter goes to debug */
 	int ping_applied;
 	char logbuf[2048];
@@ -90,6 +102,7 @@ static void wake(struct agent *a)
 struct agent_staged {
 	bool enabled, notifications;
 	int ping;
+	char *context;
 };
 
 static int comp_prepare(void *ctx, const struct config *old, const struct config *new_cfg, void **staged,
@@ -97,12 +110,14 @@ static int comp_prepare(void *ctx, const struct config *old, const struct config
 {
 	if (old && old->monitor.snmp_enabled == new_cfg->monitor.snmp_enabled &&
 	    old->monitor.notifications == new_cfg->monitor.notifications &&
-	    old->monitor.agentx_ping_s == new_cfg->monitor.agentx_ping_s)
+	    old->monitor.agentx_ping_s == new_cfg->monitor.agentx_ping_s &&
+	    strcmp(old->monitor.snmp_context, new_cfg->monitor.snmp_context) == 0)
 		return 0;
 	struct agent_staged *s = xmalloc(sizeof(*s));
 	s->enabled = new_cfg->monitor.snmp_enabled;
 	s->notifications = new_cfg->monitor.notifications;
 	s->ping = new_cfg->monitor.agentx_ping_s;
+	s->context = xstrdup(new_cfg->monitor.snmp_context);
 	*staged = s;
 	return 0;
 }
@@ -120,13 +135,29 @@ static void comp_swap(void *ctx, void *staged)
 	atomic_store(&a->want_enabled, s->enabled);
 	atomic_store(&a->notifications, s->notifications);
 	atomic_store(&a->ping_s, s->ping);
+	pthread_mutex_lock(&a->ctx_lock);
+	old.context = a->want_context;
+	a->want_context = s->context;
+	pthread_mutex_unlock(&a->ctx_lock);
 	*s = old;
 	wake(a); /* applied by the SNMP thread; nobody waits for it */
 }
 
 static void comp_abort(void *ctx, void *staged)
 {
-	free(staged);
+	struct agent_staged *s = staged;
+
+	free(s->context);
+	free(s);
+}
+
+/* The wanted context (a copy). */
+static char *want_context(struct agent *a)
+{
+	pthread_mutex_lock(&a->ctx_lock);
+	char *c = xstrdup(a->want_context ? a->want_context : "");
+	pthread_mutex_unlock(&a->ctx_lock);
+	return c;
 }
 
 /* ---- notifications ---------------------------------------------------- */
@@ -143,7 +174,7 @@ static void send_note(void *owner, void *arg)
 		atomic_fetch_add(&a->dropped, 1);
 		return;
 	}
-	mib_send_note(n);
+	mib_send_note(a->mib, n);
 	log_debug("snmp", "event=notification name=%s source=%s version=%u",
 		  n->result == RELOAD_APPLIED ? "sssReloadApplied" : "sssReloadRejected",
 		  reload_source_name(n->source), n->version);
@@ -163,13 +194,16 @@ static void queue_note(struct agent *a, const struct mib_note *n)
 }
 
 /* The engine observer (control thread): every counted attempt but
- * startup, unchanged, and held ones (a SET announces its own in COMMIT). */
+ * startup and unchanged ones. */
 static void observe(void *ctx, const struct reload_event *ev)
 {
 	struct agent *a = ctx;
 	struct mib_note n = { .source = ev->source, .result = ev->result, .version = ev->version };
 
-	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED || ev->held)
+	if (ev->kind != RELOAD_EV_DONE)
+		return;
+	mib_note_attempt(a->mib, ev);
+	if (ev->source == RELOAD_SRC_STARTUP || ev->result == RELOAD_UNCHANGED)
 		return;
 	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
 		return;
@@ -177,15 +211,6 @@ static void observe(void *ctx, const struct reload_event *ev)
 	memcpy(n.error, ev->error ? ev->error : "", len);
 	n.error[len] = '\0';
 	queue_note(a, &n);
-}
-
-/* From a SET's COMMIT (SNMP thread). */
-static void set_committed(void *ctx, const struct mib_note *n)
-{
-	struct agent *a = ctx;
-
-	if (atomic_load(&a->notifications))
-		queue_note(a, n);
 }
 
 /* Send what is queued, or drop it when there is nobody to send it to. */
@@ -215,6 +240,27 @@ static bool connection_chatter(const char *msg)
 	return false;
 }
 
+/* "registering pdu failed: 263!": the master refused a registration
+ * (263: duplicateRegistration, another subagent has the subtree in that
+ * context).  The library only logs it; ours are the only registrations
+ * this process makes. */
+static void note_refusal(struct agent *a, const char *line)
+{
+	static const char tag[] = "registering pdu failed: ";
+	const char *p = strstr(line, tag);
+
+	/* In a new context the library also registers the context's null
+	 * roots (.0, .1, .2), which the master already has: those refusals
+	 * are not ours (see on_register). */
+	if (!p || !a->at_root)
+		return;
+	long code = strtol(p + sizeof(tag) - 1, NULL, 10);
+	if (a->in_register)
+		a->reg_error = code ? code : -1;
+	else
+		a->lost = true; /* a re-registration after a reconnect */
+}
+
 static void log_line(int pri, const char *line, bool quiet)
 {
 	enum log_level lv = pri <= LOG_ERR ? LOG_LEVEL_ERROR : pri == LOG_WARNING ? LOG_LEVEL_WARNING
@@ -239,6 +285,7 @@ static int on_log(int major, int minor, void *serverarg, void *clientarg)
 	for (const char *p = slm->msg; *p; p++) {
 		if (*p == '\n' || a->loglen == sizeof(a->logbuf) - 1) {
 			a->logbuf[a->loglen] = '\0';
+			note_refusal(a, a->logbuf);
 			log_line(slm->priority, a->logbuf, a->in_init);
 			a->loglen = 0;
 			if (*p == '\n')
@@ -246,6 +293,18 @@ static int on_log(int major, int minor, void *serverarg, void *clientarg)
 		}
 		a->logbuf[a->loglen++] = *p;
 	}
+	return 0;
+}
+
+/* SNMPD_CALLBACK_REGISTER_OID, before the AgentX subagent's own callback
+ * sends the Register PDU: which registration the master is about to
+ * answer, so that a refusal is pinned on the right one. */
+static int on_register(int major, int minor, void *serverarg, void *clientarg)
+{
+	const struct register_parameters *p = serverarg;
+	static const oid root[] = { MIB_ROOT };
+
+	lib_agent->at_root = p && p->namelen == MIB_ROOT_LEN && !snmp_oid_compare(p->name, p->namelen, root, MIB_ROOT_LEN);
 	return 0;
 }
 
@@ -279,6 +338,42 @@ static int on_disconnect(int major, int minor, void *serverarg, void *clientarg)
 
 /* ---- the thread -------------------------------------------------------------- */
 
+/* Why the master's socket cannot be reached: connect to it ourselves (a
+ * Unix socket only; the library keeps its reason to itself).  Returns an
+ * errno, or 0 when the connect works or cannot be tried. */
+static int probe_socket(const char *spec)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	const char *path = strncmp(spec, "unix:", 5) == 0 ? spec + 5 : spec;
+	int fd, err = 0;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(sun.sun_path))
+		return 0;
+	memcpy(sun.sun_path, path, strlen(path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0)
+		err = errno;
+	close(fd);
+	return err;
+}
+
+/* One line for a master we could not reach, with the reason. */
+static void log_unreachable(struct agent *a)
+{
+	int err = probe_socket(a->socket);
+
+	if (err == EACCES)
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d error=\"%s\" "
+			    "hint=\"the daemon's user needs search permission on the socket's directory "
+			    "and write permission on the socket (agentXPerms; group Debian-snmp)\"",
+			    a->socket, a->ping_applied, strerror(err));
+	else
+		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d error=\"%s\"",
+			    a->socket, a->ping_applied, err ? strerror(err) : "the master did not accept the session");
+}
+
 static void lib_init(struct agent *a)
 {
 	lib_agent = a;
@@ -301,6 +396,8 @@ static void lib_init(struct agent *a)
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_TIMEOUT, OPEN_TIMEOUT_S);
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_RETRIES, 0);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START, on_connect, NULL);
+	netsnmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_REGISTER_OID, on_register, NULL,
+				  NETSNMP_CALLBACK_HIGHEST_PRIORITY);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP, on_disconnect, NULL);
 	/* The daemon uses numeric OIDs only: load no MIB files. */
 	netsnmp_ds_set_string(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_MIBDIRS, "");
@@ -309,15 +406,64 @@ static void lib_init(struct agent *a)
 	a->in_init = false;
 	a->inited = true;
 	if (!a->connected)
-		log_warning("snmp", "event=agentx state=disconnected socket=%s retry_s=%d", a->socket,
-			    a->ping_applied);
+		log_unreachable(a);
 }
 
-/* Bring the library to the wanted state. */
+/* Run register (mib_register or mib_reregister) and tell what the
+ * master said: 0, or its error (263: another subagent has it). */
+static long master_says(struct agent *a, int (*reg)(struct mib *))
+{
+	a->reg_error = 0;
+	a->in_register = true;
+	int r = reg(a->mib);
+	a->in_register = false;
+	return r < 0 ? -1 : a->reg_error;
+}
+
+static int reregister(struct mib *m)
+{
+	mib_reregister(m);
+	return 0;
+}
+
+/* The master accepted our registration. */
+static void owned(struct agent *a)
+{
+	char q[80];
+
+	a->owned = true;
+	mib_sysor(a->mib, true);
+	log_info("snmp", "event=snmp state=enabled subtree=%s context=%s%s", mib_root_text(),
+		 log_quote(mib_context(a->mib), q, sizeof(q)), a->conflict ? " after=conflict" : "");
+	a->conflict = false;
+	a->retry_at = 0;
+}
+
+/* Another subagent has the subtree in our context: one error line, then
+ * a Register again every ping_s, so the subtree is taken over when its
+ * owner leaves.  Never an Unregister meanwhile (see mib_unregister). */
+static void conflict(struct agent *a, int ping, const char *why)
+{
+	char q[80];
+
+	if (!a->conflict)
+		log_error("snmp", "event=snmp state=conflict subtree=%s context=%s error=\"%s\" action=retry every_s=%d",
+			  mib_root_text(), log_quote(mib_context(a->mib), q, sizeof(q)), why, ping);
+	a->conflict = true;
+	a->owned = false;
+	a->retry_at = now_ms() + (uint64_t)ping * 1000;
+}
+
+#define CONFLICT_TEXT "another subagent already serves this subtree in this context (a second sssonector? " \
+		      "give each its own monitor.snmp_context)"
+
+/* Bring the library to the wanted state.  Registrations change only
+ * between SET transactions (the master keeps pointers into ours). */
 static void sync_state(struct agent *a)
 {
 	bool want = atomic_load(&a->want_enabled);
 	int ping = atomic_load(&a->ping_s);
+	char *context = NULL, q[80];
 
 	if (want && !a->inited)
 		lib_init(a);
@@ -328,21 +474,62 @@ static void sync_state(struct agent *a)
 		a->ping_applied = ping;
 		log_info("snmp", "event=agentx ping_s=%d applies=next_connect", ping);
 	}
-	if (want && !a->registered && !a->register_failed) {
-		if (mib_register(a->mib) == 0) {
-			a->registered = true;
-			log_info("snmp", "event=snmp state=enabled subtree=%s", mib_root_text());
+	if (a->lost && a->registered) {
+		/* a reconnect: the master gave the subtree to another meanwhile */
+		a->lost = false;
+		mib_sysor(a->mib, false);
+		conflict(a, ping, "another subagent took this subtree in this context while the master was away");
+	}
+	context = want_context(a);
+	if (a->registered && (!want || strcmp(context, mib_context(a->mib)) != 0)) {
+		if (mib_set_in_progress(a->mib)) {
+			if (!a->disable_deferred)
+				log_info("snmp", "event=snmp state=change_deferred reason=set_in_progress");
+			a->disable_deferred = true;
+			goto out;
+		}
+		if (a->owned) {
+			mib_sysor(a->mib, false);
+			mib_unregister(a->mib);
 		} else {
+			mib_forget(a->mib);
+		}
+		a->registered = a->owned = a->conflict = false;
+		a->disable_deferred = false;
+		a->retry_at = 0;
+		if (!want)
+			log_info("snmp", "event=snmp state=disabled");
+		else
+			log_info("snmp", "event=snmp state=moving context=%s", log_quote(context, q, sizeof(q)));
+	}
+	if (want && !a->registered && !a->register_failed) {
+		mib_set_context(a->mib, context);
+		long e = master_says(a, mib_register);
+		if (e < 0) {
 			a->register_failed = true;
 			log_error("snmp", "event=snmp state=failed error=\"cannot register the subtree\"");
+		} else {
+			a->registered = true;
+			if (e == AGENTX_DUPLICATE_REGISTRATION)
+				conflict(a, ping, CONFLICT_TEXT);
+			else if (e)
+				conflict(a, ping, "the master refused the registration");
+			else
+				owned(a);
 		}
-	} else if (!want && a->registered) {
-		mib_unregister(a->mib);
-		a->registered = false;
-		log_info("snmp", "event=snmp state=disabled");
+	} else if (want && a->registered && a->conflict && now_ms() >= a->retry_at) {
+		if (master_says(a, reregister) == 0)
+			owned(a);
+		else
+			a->retry_at = now_ms() + (uint64_t)ping * 1000;
 	}
 	if (!want)
 		a->register_failed = false;
+	else
+		a->disable_deferred = false;
+out:
+	a->lost = false;
+	free(context);
 }
 
 /* Wait for the wake-up fd, the library's sockets or its next timeout,
@@ -365,6 +552,12 @@ static void wait_and_process(struct agent *a)
 				pfd[n++] = (struct pollfd){ .fd = fd, .events = POLLIN };
 		if (!block)
 			timeout = (int)(tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000);
+	}
+	if (a->retry_at) {
+		uint64_t now = now_ms();
+		int left = a->retry_at > now ? (int)(a->retry_at - now) : 0;
+		if (timeout < 0 || left < timeout)
+			timeout = left;
 	}
 	int r = poll(pfd, n, timeout);
 	if (pfd[0].revents & POLLIN)
@@ -399,7 +592,7 @@ static void *agent_main(void *arg)
 	/* No unregister here: closing the session drops our registrations in
 	 * the master, and an unregister on the way out re-enters the
 	 * library's callback lists (netsnmp_assert in _callback_lock). */
-	a->registered = false;
+	a->registered = a->owned = false;
 	if (a->inited) {
 		/* The library logs while it clears its callback lists at
 		 * shutdown; our logging callback is on one of those lists and
@@ -422,6 +615,8 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 	a->mib = mib_new(e, ts);
 	if (mailbox_init(&a->mb) < 0)
 		abort();
+	pthread_mutex_init(&a->ctx_lock, NULL);
+	a->want_context = xstrdup("");
 	atomic_init(&a->want_enabled, false);
 	atomic_init(&a->notifications, false);
 	atomic_init(&a->stop, false);
@@ -434,7 +629,6 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 		.abort = comp_abort,
 		.ctx = a,
 	};
-	mib_set_notify(a->mib, set_committed, a);
 	return a;
 }
 
@@ -442,7 +636,7 @@ void agent_register(struct agent *a, struct engine *e)
 {
 	engine_register(e, &a->comp);
 	engine_register(e, mib_component(a->mib));
-	engine_set_observer(e, observe, a);
+	engine_add_observer(e, observe, a);
 }
 
 int agent_start(struct agent *a)
@@ -478,6 +672,8 @@ void agent_free(struct agent *a)
 	}
 	mib_free(a->mib);
 	mailbox_destroy(&a->mb); /* notes never sent are freed */
+	pthread_mutex_destroy(&a->ctx_lock);
+	free(a->want_context);
 	free(a->socket);
 	free(a);
 }

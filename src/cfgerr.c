@@ -77,7 +77,7 @@ void cfg_errors_append(struct cfg_errors *dst, const struct cfg_errors *src)
 	}
 }
 
-void cfg_error_format(const struct cfg_error *e, struct sbuf *out)
+static void format(const struct cfg_error *e, const char *kind, struct sbuf *out)
 {
 	if (e->file) {
 		sbuf_add(out, e->file);
@@ -87,7 +87,18 @@ void cfg_error_format(const struct cfg_error *e, struct sbuf *out)
 	}
 	if (e->key)
 		sbuf_printf(out, "%s: ", e->key);
+	sbuf_add(out, kind);
 	sbuf_add(out, e->message ? e->message : "");
 	if (e->value)
 		sbuf_printf(out, " (got: %s)", e->value);
+}
+
+void cfg_error_format(const struct cfg_error *e, struct sbuf *out)
+{
+	format(e, "", out);
+}
+
+void cfg_warning_format(const struct cfg_error *e, struct sbuf *out)
+{
+	format(e, "warning: ", out);
 }

@@ -16,12 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
 #include "config.h"
+#include "pki.h"
 #include "tls.h"
 
 #define BIT(i) (UINT64_C(1) << (i))
@@ -37,32 +40,50 @@ static void file_err(const struct config *c, const char *key, const char *value,
 		       "%s%s", msg, arg);
 }
 
-/* Read the file setting key names into blob; false (and an error) if it
- * cannot be read. */
+/*
+ * Read the file setting key names into blob (a regular file of at most
+ * CFG_PEM_MAX bytes) and check who may change it: nobody but its owner
+ * for the key; for a certificate or CA file also its group when that is
+ * root's or the daemon's own (a CA file others can write lets them add a
+ * trust anchor that the file watch then applies).  The mode checked is
+ * the one of the file read.  False (and an error) if it cannot be read.
+ */
 static bool load_blob(const struct config *c, const char *key, const char *path, struct cfg_blob *blob,
 		      struct cfg_errors *errs)
 {
-	int r = read_file(path, &blob->data, &blob->len);
+	struct stat st;
+	struct sbuf why = { 0 };
+	int r = read_file_stat(path, CFG_PEM_MAX, &blob->data, &blob->len, &st);
+	bool is_key = strcmp(key, "tunnel.key_file") == 0;
 
 	if (r < 0) {
-		file_err(c, key, path, errs, "cannot read file: ", strerror(-r));
+		read_file_error(r, CFG_PEM_MAX, &why);
+		file_err(c, key, path, errs, sbuf_str(&why), "");
+		sbuf_free(&why);
 		return false;
 	}
+	if (is_key && (st.st_mode & S_IROTH))
+		file_err(c, key, path, errs, "private key file is readable by others (chmod o-r)", "");
+	if (st.st_mode & S_IWOTH)
+		file_err(c, key, path, errs, is_key ? "private key file is writable by others (chmod o-w)"
+						    : "is writable by others (chmod o-w)", "");
+	if ((st.st_mode & S_IWGRP) && (is_key || (st.st_gid != 0 && st.st_gid != getegid())))
+		file_err(c, key, path, errs, is_key ? "private key file is writable by group (chmod g-w)"
+						    : "is writable by a group other than root's or the daemon's (chmod g-w)", "");
 	return true;
 }
 
-static void check_key_mode(const struct config *c, const char *path, struct cfg_errors *errs)
+/* A file holding tunnel.key_password must not be readable by others. */
+static void check_secret_mode(const struct config *c, struct cfg_errors *errs)
 {
+	const struct cfg_setting *s = cfg_setting_find("tunnel.key_password");
+	size_t i = cfg_setting_index(s);
 	struct stat st;
 
-	if (stat(path, &st) < 0)
+	if (!(c->has & BIT(i)) || !c->src[i] || stat(c->src[i], &st) < 0 || !(st.st_mode & S_IROTH))
 		return;
-	if (st.st_mode & S_IROTH)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is readable by others (chmod o-r)", "");
-	if (st.st_mode & S_IWOTH)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is writable by others (chmod o-w)", "");
-	if (st.st_mode & S_IWGRP)
-		file_err(c, "tunnel.key_file", path, errs, "private key file is writable by group (chmod g-w)", "");
+	cfg_errors_add(errs, c->src[i], c->line[i], s->key, NULL,
+		       "is in a file readable by others (chmod o-r %s)", c->src[i]);
 }
 
 /* Parse the certificate, key and CA bytes the snapshot holds (with the
@@ -125,6 +146,152 @@ static void pem_digest(const struct config *c, uint8_t out[SHA256_LEN])
 	sbuf_free(&b);
 }
 
+/* ---- what changes with the date (never memoised) --------------------------- */
+
+/* A date error of certificate x (what: "the certificate", "CA certificate
+ * 2 of 3 (CN=ca)"), or a warning into c->warnings when it expires within
+ * tunnel.expiry_warn_days.  True when it is usable now. */
+static bool check_dates(struct config *c, const char *key, const char *path, const char *what, X509 *x,
+			time_t now, struct cfg_errors *errs)
+{
+	time_t na, warn = (time_t)c->tunnel.expiry_warn_days * 86400;
+	char when[40];
+	struct sbuf m = { 0 };
+	enum pki_validity v = pki_validity(x, now, &na);
+
+	if (v == PKI_NOT_YET_VALID) {
+		struct tm tm = { 0 };
+		ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
+		sbuf_printf(&m, "%s is not valid before %s", what, pki_time_text(timegm(&tm), when, sizeof(when)));
+	} else if (v == PKI_EXPIRED) {
+		sbuf_printf(&m, "%s expired on %s", what, pki_time_text(na, when, sizeof(when)));
+	} else if (warn && na - now < warn) {
+		sbuf_printf(&m, "%s expires on %s, in %lld days", what, pki_time_text(na, when, sizeof(when)),
+			    (long long)((na - now) / 86400));
+		file_err(c, key, path, &c->warnings, sbuf_str(&m), "");
+	}
+	if (v != PKI_VALID)
+		file_err(c, key, path, errs, sbuf_str(&m), "");
+	sbuf_free(&m);
+	return v == PKI_VALID;
+}
+
+/* The CRLs: each signed by a CA of ca_file, valid already, and past its
+ * nextUpdate a warning (an error with crl_expired = "refuse").  A CA of
+ * ca_file without a CRL is a warning: the handshake refuses every
+ * certificate it signed (the whole chain is checked). */
+static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct cfg_errors *errs)
+{
+	const char *key = "tunnel.crl_file", *path = c->tunnel.crl_file;
+	STACK_OF(X509_CRL) *crls = pki_pem_crls(c->crl.data, c->crl.len);
+	bool refuse = c->tunnel.crl_expired == CFG_CRL_EXPIRED_REFUSE;
+	struct sbuf m = { 0 };
+	char when[40], who[256];
+	int n_cas = cas ? sk_X509_num(cas) : 0;
+	bool *has_crl = xcalloc((size_t)n_cas + 1, sizeof(bool));
+
+	if (!crls) {
+		free(has_crl);
+		file_err(c, key, path, errs, "contains no PEM CRL (or a damaged one)", "");
+		return;
+	}
+	for (int i = 0; i < sk_X509_CRL_num(crls); i++) {
+		X509_CRL *crl = sk_X509_CRL_value(crls, i);
+		time_t this_update, next_update;
+		sbuf_reset(&m);
+		pki_name_text(X509_CRL_get_issuer(crl), who, sizeof(who));
+		pki_crl_dates(crl, &this_update, &next_update);
+		X509 *issuer = cas ? pki_crl_issuer(crl, cas) : NULL;
+		for (int k = 0; issuer && k < n_cas; k++)
+			has_crl[k] |= sk_X509_value(cas, k) == issuer;
+		if (!issuer) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is not signed by a certificate of tunnel.ca_file "
+				    "(an intermediate CA's CRL needs that CA in ca_file)", i + 1, who);
+			file_err(c, key, path, errs, sbuf_str(&m), "");
+		} else if (this_update > now) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is not valid before %s", i + 1, who,
+				    pki_time_text(this_update, when, sizeof(when)));
+			file_err(c, key, path, errs, sbuf_str(&m), "");
+		} else if (next_update && next_update < now) {
+			sbuf_printf(&m, "CRL %d (issuer %s) is past its nextUpdate, %s%s", i + 1, who,
+				    pki_time_text(next_update, when, sizeof(when)),
+				    refuse ? " (tunnel.crl_expired = \"refuse\")" : ": it still applies; publish a new one");
+			file_err(c, key, path, refuse ? errs : &c->warnings, sbuf_str(&m), "");
+		}
+	}
+	for (int k = 0; k < n_cas; k++)
+		if (!has_crl[k]) {
+			sbuf_reset(&m);
+			sbuf_printf(&m, "CA certificate %d of %d (%s) has no CRL in tunnel.crl_file: every certificate "
+				    "it signed is refused", k + 1, n_cas,
+				    pki_name_text(X509_get_subject_name(sk_X509_value(cas, k)), who, sizeof(who)));
+			file_err(c, key, path, &c->warnings, sbuf_str(&m), "");
+		}
+	free(has_crl);
+	sbuf_free(&m);
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+}
+
+/* Whether ca_file builds a chain for the own certificate under
+ * tunnel.trust: the usual set-up has both ends under one CA, so a failure
+ * is worth a warning (not an error: the peer may use another CA). */
+static void check_own_chain(struct config *c, STACK_OF(X509) *certs, STACK_OF(X509) *cas)
+{
+	X509_STORE *store = X509_STORE_new();
+	X509_STORE_CTX *xs = X509_STORE_CTX_new();
+	STACK_OF(X509) *untrusted = sk_X509_dup(certs);
+
+	if (!store || !xs || !untrusted)
+		abort();
+	for (int i = 0; i < sk_X509_num(cas); i++)
+		X509_STORE_add_cert(store, sk_X509_value(cas, i));
+	(void)sk_X509_shift(untrusted);
+	if (X509_STORE_CTX_init(xs, store, sk_X509_value(certs, 0), untrusted) == 1) {
+		if (c->tunnel.trust == CFG_TRUST_PARTIAL)
+			X509_STORE_CTX_set_flags(xs, X509_V_FLAG_PARTIAL_CHAIN);
+		if (X509_verify_cert(xs) != 1) {
+			struct sbuf m = { 0 };
+			sbuf_printf(&m, "builds no chain for tunnel.cert_file with tunnel.trust = \"%s\" (%s); "
+				    "fine only if the peer's certificates come from another CA",
+				    c->tunnel.trust == CFG_TRUST_PARTIAL ? "partial" : "chain",
+				    X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
+			file_err(c, "tunnel.ca_file", c->tunnel.ca_file, &c->warnings, sbuf_str(&m), "");
+			sbuf_free(&m);
+		}
+	}
+	sk_X509_free(untrusted);
+	X509_STORE_CTX_free(xs);
+	X509_STORE_free(store);
+}
+
+/* Dates of the own certificate and of every CA, the CRLs, the chain.
+ * Cheap next to the key (certificates only), and what they say changes
+ * with the date: run at every load, outside the memo. */
+static void check_lifecycle(struct config *c, struct cfg_errors *errs)
+{
+	STACK_OF(X509) *certs = tls_pem_certs(c->cert.data, c->cert.len);
+	STACK_OF(X509) *cas = tls_pem_certs(c->ca.data, c->ca.len);
+	time_t now = time(NULL);
+	size_t n0 = errs->n;
+	char what[400], subj[300];
+
+	if (certs)
+		check_dates(c, "tunnel.cert_file", c->tunnel.cert_file, "the certificate", sk_X509_value(certs, 0),
+			    now, errs);
+	for (int i = 0; cas && i < sk_X509_num(cas); i++) {
+		snprintf(what, sizeof(what), "CA certificate %d of %d (%s)", i + 1, sk_X509_num(cas),
+			 pki_name_text(X509_get_subject_name(sk_X509_value(cas, i)), subj, sizeof(subj)));
+		check_dates(c, "tunnel.ca_file", c->tunnel.ca_file, what, sk_X509_value(cas, i), now, errs);
+	}
+	if (c->crl.data)
+		check_crls(c, cas, now, errs);
+	if (certs && cas && errs->n == n0)
+		check_own_chain(c, certs, cas);
+	sk_X509_pop_free(certs, X509_free);
+	sk_X509_pop_free(cas, X509_free);
+	ERR_clear_error();
+}
+
 /* The configuration may only be changed by its owner: a group- or
  * world-writable file or directory lets others reconfigure the daemon. */
 static void check_conf_mode(const char *path, bool dir, bool missing_ok, struct cfg_errors *errs)
@@ -155,11 +322,16 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 		if (c->includes[k].blob.data)
 			check_conf_mode(c->includes[k].path, false, true, errs);
 
-	bool loaded = (!c->tunnel.cert_file || load_blob(c, "tunnel.cert_file", c->tunnel.cert_file, &c->cert, errs)) &
-		      (!c->tunnel.key_file || load_blob(c, "tunnel.key_file", c->tunnel.key_file, &c->key, errs)) &
-		      (!c->tunnel.ca_file || load_blob(c, "tunnel.ca_file", c->tunnel.ca_file, &c->ca, errs));
-	if (c->key.data)
-		check_key_mode(c, c->tunnel.key_file, errs);
+	/* all three, so that every problem is reported */
+	bool loaded = true;
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		struct cfg_blob *b = (struct cfg_blob *)cfg_file_blob(c, s);
+		const char *path = b ? *(char *const *)(const void *)((const char *)c + s->offset) : NULL;
+		if (path)
+			loaded = load_blob(c, s->key, path, b, errs) && loaded;
+	}
+	check_secret_mode(c, errs);
 
 	uint8_t d[SHA256_LEN];
 	bool all = loaded && c->cert.data && c->key.data && c->ca.data;
@@ -178,6 +350,8 @@ int cfg_check_files(struct config *c, bool have_text, struct cfg_errors *errs)
 			pthread_mutex_unlock(&memo_lock);
 		}
 	}
+	if (errs->n == n0)
+		check_lifecycle(c, errs);
 	ERR_clear_error();
 	free(dir);
 	return (int)(errs->n - n0);

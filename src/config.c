@@ -18,6 +18,7 @@
 
 #include <libconfig.h>
 
+#include "cfgtext.h"
 #include "config.h"
 
 #define MASK "********"
@@ -31,19 +32,10 @@ struct loader {
 	char *dir;       /* absolute directory of c->path: @include and relative paths */
 	uint64_t bad;    /* settings written with a bad value, or inside a bad group */
 	bool defaults;   /* walking the defaults document, not the user's */
-	const char **names; /* libconfig's @include names, as written; */
-	size_t n_names;     /* names[k] is c->includes[k] */
+	struct cfg_text text; /* what libconfig parsed, and where its lines came from */
 };
 
 /* ---- small helpers -------------------------------------------------- */
-
-static char *join_path(const char *dir, const char *name)
-{
-	struct sbuf b = { 0 };
-
-	sbuf_printf(&b, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/", name);
-	return b.s;
-}
 
 /* The directory of path, made absolute with the working directory. */
 static char *dir_of(const char *path)
@@ -68,31 +60,26 @@ static char *dir_of(const char *path)
 	return b.s;
 }
 
-/* The file a libconfig setting was written in: the main file (libconfig
- * reports NULL for text read from a string) or one of c->includes. */
-static const char *setting_file(const struct loader *L, const config_setting_t *cs, size_t *inc)
+/* The file and line a libconfig setting was written at: the main file or
+ * one of c->includes, through the expanded text's line map. */
+static const char *setting_where(const struct loader *L, const config_setting_t *cs, int *line)
 {
-	const char *f = config_setting_source_file(cs);
+	int out_line = (int)config_setting_source_line(cs);
 
-	*inc = SIZE_MAX;
-	if (!f || L->defaults)
+	if (L->defaults) {
+		*line = out_line;
 		return L->c->path;
-	for (size_t k = 0; k < L->n_names && k < L->c->n_includes; k++) {
-		if (strcmp(L->names[k], f) == 0) {
-			*inc = k;
-			return L->c->includes[k].path;
-		}
 	}
-	return L->c->path;
+	return cfg_text_where(&L->text, L->c, out_line, line);
 }
 
 static void add_err(struct loader *L, const config_setting_t *cs, const char *key, const char *value,
 		    const char *msg)
 {
-	size_t inc;
-	const char *file = setting_file(L, cs, &inc);
+	int line;
+	const char *file = setting_where(L, cs, &line);
 
-	cfg_errors_add(L->errs, file, (int)config_setting_source_line(cs), key, value, "%s", msg);
+	cfg_errors_add(L->errs, file, line, key, value, "%s", msg);
 }
 
 /* A setting's value as written, for "(got: ...)": strings quoted. */
@@ -145,17 +132,10 @@ static void value_err(struct loader *L, const struct cfg_setting *s, const confi
 static long long int_value(const struct loader *L, const config_setting_t *cs)
 {
 	long long v = config_setting_get_int64(cs);
-	const char *text = (const char *)L->c->text, *name = cs->name;
-	size_t inc, len = L->c->text_len;
+	const char *text = sbuf_str(&L->text.text), *name = cs->name;
+	size_t len = L->text.text.len;
 
 	if (cs->type != CONFIG_TYPE_INT || cs->format == CONFIG_FORMAT_HEX || !name || L->defaults)
-		return v;
-	setting_file(L, cs, &inc);
-	if (inc != SIZE_MAX) {
-		text = (const char *)L->c->includes[inc].blob.data;
-		len = L->c->includes[inc].blob.len;
-	}
-	if (!text)
 		return v;
 	const char *p = text, *end = text + len;
 	for (unsigned l = 1; l < config_setting_source_line(cs); l++) {
@@ -205,13 +185,16 @@ static bool set_list(struct loader *L, const struct cfg_setting *s, const config
 		if (config_setting_type(config_setting_get_elem(cs, (unsigned)i)) != CONFIG_TYPE_STRING)
 			goto bad;
 	for (int i = 0; i < n; i++) {
-		const char *item = config_setting_get_string_elem(cs, i), *msg;
-		if (!*item) {
+		const char *e = config_setting_get_string_elem(cs, i), *why;
+		if (!*e) {
 			value_err(L, s, cs, "must be a list of non-empty strings");
 			return false;
 		}
-		if (s->check && (msg = s->check(item)) != NULL) {
-			add_err(L, cs, s->key, item, msg);
+		if (s->check && (why = s->check(e))) {
+			struct sbuf m = { 0 };
+			sbuf_printf(&m, "entry %d: %s", i + 1, why);
+			value_err(L, s, cs, sbuf_str(&m));
+			sbuf_free(&m);
 			return false;
 		}
 	}
@@ -273,7 +256,8 @@ static bool set_string(struct loader *L, const struct cfg_setting *s, const conf
 		sbuf_free(&m);
 		return false;
 	}
-	if (!*v && s->type != CFG_T_IFNAME)
+	/* "" is a value only where it is the default (monitor.snmp_context) */
+	if (!*v && s->type != CFG_T_IFNAME && !(s->def && strcmp(s->def, "\"\"") == 0))
 		msg = "must not be empty";
 	else if (s->check)
 		msg = s->check(v);
@@ -283,7 +267,7 @@ static bool set_string(struct loader *L, const struct cfg_setting *s, const conf
 	}
 	char **field = FIELD(L->c, s, char *);
 	free(*field);
-	*field = s->type == CFG_T_PATH && v[0] != '/' ? join_path(L->dir, v) : xstrdup(v);
+	*field = s->type == CFG_T_PATH ? cfg_path_resolve(L->dir, v) : xstrdup(v);
 	return true;
 }
 
@@ -291,14 +275,14 @@ static bool set_string(struct loader *L, const struct cfg_setting *s, const conf
  * written unless it is a default. */
 static void set_value(struct loader *L, const struct cfg_setting *s, const config_setting_t *cs)
 {
-	size_t i = cfg_setting_index(s), inc;
+	size_t i = cfg_setting_index(s);
 	bool ok;
 
 	if (!L->defaults) {
-		unsigned line = config_setting_source_line(cs);
+		int line;
 		L->c->has |= BIT(i);
-		L->c->line[i] = (unsigned short)(line > 65535 ? 65535 : line);
-		L->c->src[i] = setting_file(L, cs, &inc);
+		L->c->src[i] = setting_where(L, cs, &line);
+		L->c->line[i] = (unsigned short)(line > 65535 ? 65535 : line < 0 ? 0 : line);
 	}
 	switch (s->type) {
 	case CFG_T_BOOL:
@@ -561,7 +545,7 @@ static void add_blob(struct sbuf *b, const void *data, size_t len)
 
 /* SHA-256 of "key=value\n" for every row in table order (raw values;
  * a secret as the hex SHA-256 of its value; nothing after '=' when
- * unset), then the length-prefixed bytes of cert, key and ca.  Included
+ * unset), then the length-prefixed bytes of every named file.  Included
  * files' bytes are left out on purpose: their values are already in the
  * rows, and a comment edit there must not look like a change. */
 static void compute_hash(struct config *c)
@@ -585,9 +569,11 @@ static void compute_hash(struct config *c)
 		}
 		sbuf_add(&b, "\n");
 	}
-	add_blob(&b, c->cert.data, c->cert.len);
-	add_blob(&b, c->key.data, c->key.len);
-	add_blob(&b, c->ca.data, c->ca.len);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_blob *f = cfg_file_blob(c, &cfg_settings[i]);
+		if (f)
+			add_blob(&b, f->data, f->len);
+	}
 	sha256(b.s, b.len, c->hash);
 	sbuf_free(&v);
 	sbuf_free(&b);
@@ -595,10 +581,14 @@ static void compute_hash(struct config *c)
 
 /* ---- life cycle ----------------------------------------------------- */
 
+/* Secrets (the key password, the private key's bytes, and the text of
+ * every file of a configuration that has a password) are overwritten
+ * before their memory is given back. */
 static void cfg_free(struct config *c)
 {
 	if (!c)
 		return;
+	bool secret = c->tunnel.key_password != NULL;
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
 		if (s->type == CFG_T_STRLIST) {
@@ -607,18 +597,30 @@ static void cfg_free(struct config *c)
 				free(l->v[k]);
 			free(l->v);
 		} else if (s->type != CFG_T_BOOL && s->type != CFG_T_INT && s->type != CFG_T_ENUM) {
-			free(*FIELD(c, s, char *));
+			char *v = *FIELD(c, s, char *);
+			if (s->flags & CFG_F_SECRET)
+				free_wiped(v, v ? strlen(v) : 0);
+			else
+				free(v);
 		}
 	}
 	for (size_t k = 0; k < c->n_includes; k++) {
 		free(c->includes[k].path);
-		free(c->includes[k].blob.data);
+		if (secret)
+			free_wiped(c->includes[k].blob.data, c->includes[k].blob.len);
+		else
+			free(c->includes[k].blob.data);
 	}
 	free(c->includes);
 	free(c->cert.data);
-	free(c->key.data);
+	free_wiped(c->key.data, c->key.len);
 	free(c->ca.data);
-	free(c->text);
+	free(c->crl.data);
+	cfg_errors_free(&c->warnings);
+	if (secret)
+		free_wiped(c->text, c->text_len);
+	else
+		free(c->text);
 	free(c->path);
 	free(c);
 }
@@ -636,40 +638,50 @@ void cfg_unref(struct config *c)
 		cfg_free(c);
 }
 
-/* The bytes of every @include'd file, in libconfig's order. */
-static void read_includes(struct loader *L, const config_t *lc)
-{
-	struct config *c = L->c;
-
-	c->includes = xcalloc(lc->num_filenames, sizeof(*c->includes));
-	for (unsigned k = 0; k < lc->num_filenames; k++) {
-		struct cfg_file *f = &c->includes[c->n_includes++];
-		f->path = join_path(L->dir, lc->filenames[k]);
-		int r = read_file(f->path, &f->blob.data, &f->blob.len);
-		if (r < 0)
-			cfg_errors_add(L->errs, f->path, 0, NULL, NULL, "cannot read file: %s", strerror(-r));
-	}
-	L->names = lc->filenames;
-	L->n_names = lc->num_filenames;
-}
-
 static int parse_error(struct loader *L, const config_t *lc)
 {
-	const char *ef = config_error_file(lc);
-	char *file = ef ? join_path(L->dir, ef) : xstrdup(L->c->path);
+	int line;
+	const char *file = cfg_text_where(&L->text, L->c, config_error_line(lc), &line);
 
-	cfg_errors_add(L->errs, file, config_error_line(lc), NULL, NULL, "%s",
+	cfg_errors_add(L->errs, file, line, NULL, NULL, "%s",
 		       config_error_text(lc) ? config_error_text(lc) : "syntax error");
-	free(file);
 	return CFG_ERR_PARSE;
 }
 
-enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct config **out,
-			 struct cfg_errors *errs)
+/* The configuration file's bytes into c->text: given, or read. */
+static enum cfg_status read_main(struct loader *L, const void *text, size_t len)
+{
+	struct config *c = L->c;
+	struct sbuf why = { 0 };
+	int r = 0;
+
+	if (text && len <= CFG_FILE_MAX) {
+		c->text = xmalloc(len + 1);
+		memcpy(c->text, text, len);
+		c->text[len] = '\0';
+		c->text_len = len;
+		return CFG_OK;
+	}
+	if (text)
+		r = READ_E_TOOBIG;
+	else
+		r = read_file(c->path, CFG_FILE_MAX, &c->text, &c->text_len);
+	if (r == 0)
+		return CFG_OK;
+	read_file_error(r, CFG_FILE_MAX, &why);
+	cfg_errors_add(L->errs, c->path, 0, NULL, NULL, "%s%s", read_file_refused(r) ? "the configuration file " : "",
+		       sbuf_str(&why));
+	sbuf_free(&why);
+	return read_file_refused(r) ? CFG_ERR_INVALID : CFG_ERR_IO;
+}
+
+static enum cfg_status load(const char *path, const void *text, size_t len, bool files, struct config **out,
+			    struct cfg_errors *errs)
 {
 	enum cfg_status ret = CFG_ERR_IO;
 	struct loader L = { .errs = errs };
 	size_t n0 = errs->n;
+	struct sbuf skeleton = { 0 };
 	config_t lc;
 	bool lc_live = false;
 
@@ -678,38 +690,37 @@ enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct 
 	L.c->refs = 1;
 	L.c->path = xstrdup(path);
 	L.dir = dir_of(path);
-	if (text) {
-		L.c->text = xmalloc(len + 1);
-		memcpy(L.c->text, text, len);
-		L.c->text[len] = '\0';
-		L.c->text_len = len;
-	} else {
-		int r = read_file(path, &L.c->text, &L.c->text_len);
-		if (r < 0) {
-			cfg_errors_add(errs, path, 0, NULL, NULL, "cannot read file: %s", strerror(-r));
-			goto out;
-		}
-	}
-
-	ret = CFG_ERR_PARSE;
-	const unsigned char *nul = memchr(L.c->text, '\0', L.c->text_len);
-	if (nul) {
-		int line = 1;
-		for (const unsigned char *p = L.c->text; p < nul; p++)
-			line += *p == '\n';
-		cfg_errors_add(errs, path, line, NULL, NULL, "contains a NUL byte");
+	ret = read_main(&L, text, len);
+	if (ret != CFG_OK)
 		goto out;
-	}
+	ret = cfg_text_expand(L.c, L.dir, &L.text, errs);
+	if (ret != CFG_OK)
+		goto out;
+
 	config_init(&lc);
 	lc_live = true;
-	config_set_include_dir(&lc, L.dir);
-	if (!config_read_string(&lc, (const char *)L.c->text)) {
+	/* Every @include was expanded above: libconfig must never open a
+	 * file itself (see cfgtext.c).  Should a directive ever reach it,
+	 * names under /dev/null fail to open (ENOTDIR) instead. */
+	config_set_include_dir(&lc, "/dev/null");
+	/* The syntax first, on a text without strings (cfg_text_skeleton):
+	 * a syntax error found with the strings in place leaks them. */
+	ret = CFG_ERR_PARSE;
+	if (cfg_text_skeleton(&L.text, L.c, &skeleton, errs) < 0)
+		goto out;
+	if (!config_read_string(&lc, sbuf_str(&skeleton))) {
+		ret = parse_error(&L, &lc);
+		goto out;
+	}
+	config_destroy(&lc);
+	config_init(&lc);
+	config_set_include_dir(&lc, "/dev/null");
+	if (!config_read_string(&lc, sbuf_str(&L.text.text))) {
 		ret = parse_error(&L, &lc);
 		goto out;
 	}
 
 	ret = CFG_ERR_INVALID;
-	read_includes(&L, &lc);
 	walk(&L, config_root_setting(&lc), NULL);
 	fill_defaults(&L);
 	derive(&L);
@@ -717,9 +728,8 @@ enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct 
 	check_cross(&L);
 	config_destroy(&lc);
 	lc_live = false;
-	L.names = NULL;
-	L.n_names = 0;
-	cfg_check_files(L.c, text != NULL, errs);
+	if (files)
+		cfg_check_files(L.c, text != NULL, errs);
 	if (errs->n > n0)
 		goto out;
 	compute_hash(L.c);
@@ -730,8 +740,22 @@ out:
 	if (lc_live)
 		config_destroy(&lc);
 	cfg_free(L.c);
+	cfg_text_free(&L.text);
+	sbuf_wipe(&skeleton);
 	free(L.dir);
 	return ret;
+}
+
+enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct config **out,
+			 struct cfg_errors *errs)
+{
+	return load(path, text, len, true, out, errs);
+}
+
+enum cfg_status cfg_parse(const char *path, const void *text, size_t len, struct config **out,
+			  struct cfg_errors *errs)
+{
+	return load(path, text, len, false, out, errs);
 }
 
 /* ---- comparing snapshots -------------------------------------------- */
@@ -758,7 +782,7 @@ int cfg_check_change(const struct config *running, const struct config *candidat
 	return n;
 }
 
-static const struct cfg_blob *file_blob(const struct config *c, const struct cfg_setting *s)
+const struct cfg_blob *cfg_file_blob(const struct config *c, const struct cfg_setting *s)
 {
 	if (s->offset == offsetof(struct config, tunnel.cert_file))
 		return &c->cert;
@@ -766,6 +790,8 @@ static const struct cfg_blob *file_blob(const struct config *c, const struct cfg
 		return &c->key;
 	if (s->offset == offsetof(struct config, tunnel.ca_file))
 		return &c->ca;
+	if (s->offset == offsetof(struct config, tunnel.crl_file))
+		return &c->crl;
 	return NULL;
 }
 
@@ -778,7 +804,7 @@ static bool blob_equal(const struct cfg_blob *a, const struct cfg_blob *b)
 static bool setting_changed(const struct config *a, const struct config *b, const struct cfg_setting *s,
 			    bool *value)
 {
-	const struct cfg_blob *ba = file_blob(a, s), *bb = file_blob(b, s);
+	const struct cfg_blob *ba = cfg_file_blob(a, s), *bb = cfg_file_blob(b, s);
 
 	*value = !cfg_value_equal(a, b, s);
 	return *value || (ba && bb && !blob_equal(ba, bb));

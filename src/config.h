@@ -43,12 +43,24 @@ void cfg_errors_free(struct cfg_errors *errs);
 /* Append errs' entries to dst (copies). */
 void cfg_errors_append(struct cfg_errors *dst, const struct cfg_errors *src);
 void cfg_error_format(const struct cfg_error *e, struct sbuf *out);
+/* The same for a warning: "FILE:LINE: KEY: warning: message ...". */
+void cfg_warning_format(const struct cfg_error *e, struct sbuf *out);
 
 /* ---- the model ----------------------------------------------------- */
 
 enum cfg_mode { CFG_MODE_SERVER = 0, CFG_MODE_CLIENT = 1 };
 enum cfg_transport { CFG_TRANSPORT_FORWARD = 0, CFG_TRANSPORT_TUN = 1 };
 enum cfg_tls_version { CFG_TLS_1_2 = 0, CFG_TLS_1_3 = 1 };
+enum cfg_start_invalid { CFG_START_REFUSE = 0, CFG_START_LAST_GOOD = 1 };
+/* tunnel.trust: chain: a peer's chain must reach a self-signed root in
+ * ca_file; partial: any certificate in ca_file is a trust anchor. */
+enum cfg_trust { CFG_TRUST_CHAIN = 0, CFG_TRUST_PARTIAL = 1 };
+/* tunnel.crl_expired: a CRL past its nextUpdate still applies (warn) or
+ * refuses the configuration and every peer (refuse). */
+enum cfg_crl_expired { CFG_CRL_EXPIRED_WARN = 0, CFG_CRL_EXPIRED_REFUSE = 1 };
+/* monitor.snmp_write: what an SNMP SET may change, each level including
+ * the ones before it. */
+enum cfg_snmp_write { CFG_SNMP_WRITE_RATES = 0, CFG_SNMP_WRITE_RELOAD = 1, CFG_SNMP_WRITE_ALL = 2 };
 /* logging.level uses enum log_level's numbering (error, warning, info, debug). */
 
 /* The bytes of a file the configuration names (certificate, key, CA), read
@@ -83,11 +95,15 @@ struct config {
 
 	enum cfg_mode mode;
 	enum cfg_transport transport;
+	char *user;
 	struct {
 		char *listen, *server, *server_name;
-		char *cert_file, *key_file, *ca_file, *key_password;
+		char *cert_file, *key_file, *ca_file, *key_password, *crl_file;
 		struct cfg_strlist allowed_peers;
 		struct cfg_strlist peers;   /* tun server: "name=address" entries */
+		int trust;            /* enum cfg_trust */
+		int crl_expired;      /* enum cfg_crl_expired */
+		int expiry_warn_days; /* 0: off */
 		int max_clients, max_pending, max_pending_per_source;
 		int handshake_timeout_ms, keepalive_s;
 		enum cfg_tls_version tls_min_version;
@@ -111,6 +127,8 @@ struct config {
 		char *agentx_socket;
 		int agentx_ping_s;
 		bool notifications;
+		int snmp_write; /* enum cfg_snmp_write */
+		char *snmp_context;
 	} monitor;
 	struct {
 		int level;
@@ -119,9 +137,17 @@ struct config {
 		bool watch;
 		int debounce_ms;
 		int history;
+		char *state_dir;
+		enum cfg_start_invalid start_invalid;
 	} reload;
 
-	struct cfg_blob cert, key, ca; /* contents of tunnel.cert_file, key_file, ca_file */
+	/* contents of tunnel.cert_file, key_file, ca_file, crl_file: see
+	 * cfg_file_blob, the one map from a CFG_F_FILE row to its bytes */
+	struct cfg_blob cert, key, ca, crl;
+
+	/* Problems that do not stop the configuration (a certificate that
+	 * expires soon): --check prints them, a reload logs them. */
+	struct cfg_errors warnings;
 
 	/* SHA-256 over the canonical effective configuration (secrets as their
 	 * own SHA-256) followed by the contents of cert, key and ca. */
@@ -229,6 +255,9 @@ void cfg_value_format(const struct config *c, const struct cfg_setting *s, bool 
 void cfg_value_text(const struct config *c, const struct cfg_setting *s, struct sbuf *out);
 /* Whether setting s has a value in c (a string setting may be unset). */
 bool cfg_value_is_set(const struct config *c, const struct cfg_setting *s);
+/* The bytes of the file a CFG_F_FILE row names, as c holds them (NULL
+ * for any other row). */
+const struct cfg_blob *cfg_file_blob(const struct config *c, const struct cfg_setting *s);
 /* Whether setting s has the same value in a and b. */
 bool cfg_value_equal(const struct config *a, const struct config *b, const struct cfg_setting *s);
 
@@ -245,7 +274,20 @@ const char *cfg_required_text(enum cfg_required r);
  */
 int cfg_hostport_split(const char *hostport, char *host, size_t host_len, int *port);
 
+/* name taken from dir unless it is absolute (malloc'd): how relative
+ * paths in a configuration, and @include names, are read. */
+char *cfg_path_resolve(const char *dir, const char *name);
+
 /* ---- loading and checking ------------------------------------------ */
+
+/* Limits on the files a configuration is made of (docs/configuration.md).
+ * A file over its limit, or one that is not a regular file, is refused
+ * before libconfig or OpenSSL sees a byte of it. */
+#define CFG_FILE_MAX (256 * 1024)      /* the configuration file, and each @include'd one */
+#define CFG_TEXT_MAX (1024 * 1024)     /* the configuration with its @includes expanded */
+#define CFG_PEM_MAX (4 * 1024 * 1024)  /* tunnel.cert_file, key_file, ca_file */
+#define CFG_MAX_INCLUDES 64            /* distinct @include'd files */
+#define CFG_INCLUDE_DEPTH 10           /* @include inside @include'd files, as libconfig */
 
 enum cfg_status {
 	CFG_OK = 0,
@@ -269,6 +311,11 @@ enum cfg_status {
  */
 enum cfg_status cfg_load(const char *path, const void *text, size_t len, struct config **out,
 			 struct cfg_errors *errs);
+/* cfg_load without the resources: the files the settings name are not
+ * read or checked (cert, key and ca stay empty, the hash does not cover
+ * them).  For comparing what a text says, never for running it. */
+enum cfg_status cfg_parse(const char *path, const void *text, size_t len, struct config **out,
+			  struct cfg_errors *errs);
 
 /*
  * The rules against what is running: every CFG_F_RESTART setting that
@@ -298,6 +345,9 @@ unsigned cfg_changed_components(const struct config *a, const struct config *b);
 void cfg_print(const struct config *c, FILE *out);
 /* The settings table as a Markdown table (docs/configuration.md). */
 void cfg_print_schema(FILE *out);
+/* The same rows as man(7) paragraphs (the SETTINGS section of
+ * sssonector.conf(5)). */
+void cfg_print_schema_man(FILE *out);
 
 /*
  * Internal to the config module (cfg_load calls it): check the files c

@@ -11,6 +11,7 @@
 struct daemon_opts {
 	const char *config_path;
 	const char *pidfile; /* NULL: none */
+	const char *user;    /* --user: overrides the setting user (NULL: none) */
 	bool syslog;
 };
 

@@ -23,12 +23,13 @@ enum item_state { ITEM_QUEUED, ITEM_RUNNING, ITEM_DONE, ITEM_CANCELLED };
 
 struct mailbox_item {
 	TAILQ_ENTRY(mailbox_item) link;
-	mailbox_fn fn;
+	mailbox_fn fn, undo;
 	void *arg;
 	void (*free_arg)(void *);
 	int refs; /* under mb->lock */
 	enum item_state state;
 	bool call;
+	bool abandoned; /* the caller gave up while fn ran: run undo after it */
 	pthread_cond_t done; /* calls only */
 };
 
@@ -84,6 +85,7 @@ static struct mailbox_item *item_new(mailbox_fn fn, void *arg, void (*free_arg)(
 	struct mailbox_item *it = xcalloc(1, sizeof(*it));
 
 	it->fn = fn;
+	it->undo = NULL;
 	it->arg = arg;
 	it->free_arg = free_arg;
 	it->call = call;
@@ -118,10 +120,17 @@ void mailbox_post(struct mailbox *mb, mailbox_fn fn, void *arg, void (*free_arg)
 int mailbox_call(struct mailbox *mb, mailbox_fn fn, void *arg, void (*free_arg)(void *),
 		 int timeout_ms)
 {
+	return mailbox_call_undo(mb, fn, NULL, arg, free_arg, timeout_ms);
+}
+
+int mailbox_call_undo(struct mailbox *mb, mailbox_fn fn, mailbox_fn undo, void *arg, void (*free_arg)(void *),
+		      int timeout_ms)
+{
 	struct mailbox_item *it = item_new(fn, arg, free_arg, true), *dead;
 	struct timespec deadline;
 	int ret = 0;
 
+	it->undo = undo;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
@@ -135,6 +144,8 @@ int mailbox_call(struct mailbox *mb, mailbox_fn fn, void *arg, void (*free_arg)(
 		if (pthread_cond_timedwait(&it->done, &mb->lock, &deadline) == ETIMEDOUT) {
 			if (it->state == ITEM_QUEUED)
 				it->state = ITEM_CANCELLED; /* mailbox_run skips it */
+			else if (it->state == ITEM_RUNNING)
+				it->abandoned = true;       /* mailbox_run undoes it */
 			if (it->state != ITEM_DONE)
 				ret = -ETIMEDOUT;
 			break;
@@ -172,8 +183,15 @@ void mailbox_run(struct mailbox *mb, void *owner)
 		pthread_mutex_lock(&mb->lock);
 		if (it->state == ITEM_RUNNING)
 			it->state = ITEM_DONE;
+		bool undo = run && it->abandoned && it->undo;
 		if (it->call)
 			pthread_cond_signal(&it->done);
+		pthread_mutex_unlock(&mb->lock);
+		/* Nothing else of this mailbox ran in between: what fn did is
+		 * undone before any later item could build on it. */
+		if (undo)
+			it->undo(owner, it->arg);
+		pthread_mutex_lock(&mb->lock);
 		dead = item_unref_locked(it);
 		pthread_mutex_unlock(&mb->lock);
 		if (dead)

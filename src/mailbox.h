@@ -59,6 +59,12 @@ void mailbox_wake(struct mailbox *mb);
 int mailbox_call(struct mailbox *mb, mailbox_fn fn, void *arg, void (*free_arg)(void *),
 		 int timeout_ms);
 
+/* The same, with undo(owner, arg) run on the owner's thread right after
+ * fn when the caller stopped waiting while fn ran (its result was thrown
+ * away: undo takes back what fn did). */
+int mailbox_call_undo(struct mailbox *mb, mailbox_fn fn, mailbox_fn undo, void *arg, void (*free_arg)(void *),
+		      int timeout_ms);
+
 /* On the owner's thread: clear the fd and run everything queued so far, in
  * order (items queued while it runs wait for the next round). */
 void mailbox_run(struct mailbox *mb, void *owner);

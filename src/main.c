@@ -18,23 +18,28 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: sssonector [-c FILE] [--syslog] [--pidfile FILE]\n"
+		"usage: sssonector [-c FILE] [--syslog] [--pidfile FILE] [--user USER]\n"
 		"       sssonector [-c FILE] --check | --print-config\n"
-		"       sssonector --print-schema | --version | --help\n"
+		"       sssonector --print-schema[=man] | --version | --help\n"
 		"\n"
 		"  -c, --config FILE    configuration file (default " DEFAULT_CONFIG ")\n"
 		"  -t, --check          validate the configuration and the files it names,\n"
 		"                       print every error, exit 0 if valid, 1 if not\n"
 		"  -p, --print-config   print the effective configuration (defaults included,\n"
 		"                       secrets masked)\n"
-		"      --print-schema   print the table of settings (Markdown)\n"
+		"      --print-schema[=man]  print the table of settings (Markdown, or the\n"
+		"                       man page's SETTINGS section)\n"
 		"      --syslog         log to syslog instead of stderr\n"
-		"      --pidfile FILE   write the process id to FILE\n"
+		"      --pidfile FILE   write the process id to FILE (refuses a FILE that is a\n"
+		"                       symlink, someone else's, or held by a running daemon)\n"
+		"  -u, --user USER      after startup, run as USER with only the capabilities\n"
+		"                       the transport needs (overrides the setting user)\n"
 		"  -V, --version        print the version\n"
 		"  -h, --help           print this help\n"
 		"\n"
 		"Runs in the foreground.  SIGHUP reloads the configuration, SIGTERM and\n"
-		"SIGINT stop.\n");
+		"SIGINT stop.  Exit status: 0 after a stop, 1 when the configuration is\n"
+		"invalid or setup fails, 2 on a usage error.  See sssonector(8).\n");
 }
 
 /* --check and --print-config: load the file alone, print every error. */
@@ -54,12 +59,23 @@ static int check(const char *path, bool print)
 		cfg_errors_free(&errs);
 		return 1;
 	}
+	for (size_t i = 0; i < c->warnings.n; i++) {
+		sbuf_reset(&line);
+		cfg_warning_format(&c->warnings.v[i], &line);
+		fprintf(stderr, "%s\n", sbuf_str(&line));
+	}
+	/* what the caps may need against this process's descriptor limit */
+	char warn[400];
+	if (dp_fd_limit_warning(c, warn, sizeof(warn))) {
+		struct cfg_error w = { .file = (char *)path, .message = warn };
+		sbuf_reset(&line);
+		cfg_warning_format(&w, &line);
+		fprintf(stderr, "%s\n", sbuf_str(&line));
+	}
+	sbuf_free(&line);
 	if (print) {
 		cfg_print(c, stdout);
 	} else {
-		char warn[400];
-		if (dp_fd_limit_warning(c, warn, sizeof(warn)))
-			fprintf(stderr, "%s: warning: %s\n", path, warn);
 		printf("%s: configuration is valid\n", path);
 	}
 	cfg_unref(c);
@@ -70,11 +86,13 @@ static int check(const char *path, bool print)
 int main(int argc, char **argv)
 {
 	enum { OPT_SYSLOG = 256, OPT_PIDFILE, OPT_SCHEMA };
+	bool schema_man = false;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 't' },
 		{ "print-config", no_argument, NULL, 'p' },
-		{ "print-schema", no_argument, NULL, OPT_SCHEMA },
+		{ "print-schema", optional_argument, NULL, OPT_SCHEMA },
+		{ "user", required_argument, NULL, 'u' },
 		{ "syslog", no_argument, NULL, OPT_SYSLOG },
 		{ "pidfile", required_argument, NULL, OPT_PIDFILE },
 		{ "version", no_argument, NULL, 'V' },
@@ -85,7 +103,7 @@ int main(int argc, char **argv)
 	bool do_check = false, do_print = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "c:tpVh", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:tpu:Vh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o.config_path = optarg;
@@ -97,8 +115,19 @@ int main(int argc, char **argv)
 			do_print = true;
 			break;
 		case OPT_SCHEMA:
-			cfg_print_schema(stdout);
+			if (optarg && strcmp(optarg, "man") != 0 && strcmp(optarg, "md") != 0) {
+				fprintf(stderr, "sssonector: --print-schema takes md or man, not %s\n", optarg);
+				return 2;
+			}
+			schema_man = optarg && !strcmp(optarg, "man");
+			if (schema_man)
+				cfg_print_schema_man(stdout);
+			else
+				cfg_print_schema(stdout);
 			return fflush(stdout) == 0 ? 0 : 1;
+		case 'u':
+			o.user = optarg;
+			break;
 		case OPT_SYSLOG:
 			o.syslog = true;
 			break;

@@ -32,6 +32,8 @@ struct mib_scalar mib_scalars[O_N] = {
 	[O_TRANSPORT] = { 1, 6, ASN_INTEGER },
 	[O_RELOAD] = { 1, 7, ASN_INTEGER, true, NULL, 1, 2 },
 	[O_ROLLBACK] = { 1, 8, ASN_UNSIGNED, true, NULL, 1, 4294967295L },
+	[O_NOTIFICATIONS] = { 1, 9, ASN_INTEGER, true, "monitor.notifications", 1, 2 },
+	[O_SPINLOCK] = { 1, 10, ASN_INTEGER, true, NULL, 0, 2147483647L },
 	[O_ATTEMPTS] = { 2, 1, ASN_COUNTER },
 	[O_SUCCESSES] = { 2, 2, ASN_COUNTER },
 	[O_FAILURES] = { 2, 3, ASN_COUNTER },
@@ -65,6 +67,17 @@ struct mib_scalar mib_scalars[O_N] = {
 	[O_HANDSHAKE_FAILURES] = { 5, 8, ASN_COUNTER },
 	[O_PEERS_REFUSED] = { 5, 9, ASN_COUNTER },
 	[O_TUNNEL_UPTIME] = { 5, 10, ASN_TIMETICKS },
+	[O_SESSIONS_REVOKED] = { 5, 11, ASN_COUNTER },
+	[O_SESSIONS_BAD] = { 5, 12, ASN_COUNTER },
+	[O_TUN_DROPS] = { 5, 13, ASN_COUNTER64 },
+	[O_START_TIME] = { 6, 1, ASN_OCTET_STR },
+	[O_DISCONTINUITY] = { 6, 2, ASN_TIMETICKS },
+	[O_CONTEXT] = { 6, 3, ASN_OCTET_STR },
+	[O_WRITE_SCOPE] = { 6, 4, ASN_INTEGER },
+	[O_WRITES_REFUSED] = { 6, 5, ASN_COUNTER },
+	[O_SNMP_LAST_RESULT] = { 6, 6, ASN_INTEGER },
+	[O_SNMP_LAST_VERSION] = { 6, 7, ASN_UNSIGNED },
+	[O_SNMP_LAST_ERROR] = { 6, 8, ASN_OCTET_STR },
 };
 
 /* ---- the object --------------------------------------------------------- */
@@ -91,20 +104,36 @@ struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts)
 
 	m->e = e;
 	m->ts = ts;
+	m->context = xstrdup("");
+	m->call_timeout_ms = MIB_CALL_TIMEOUT_MS;
 	atomic_store(&m->watch_state, 3); /* disabled until published */
+	clock_gettime(CLOCK_REALTIME, &m->start_real);
+	m->start_ms = now_ms();
+	pthread_mutex_init(&m->last_lock, NULL);
 	mib_set_component_init(m);
 	return m;
 }
 
 void mib_free(struct mib *m)
 {
+	if (!m)
+		return;
+	pthread_mutex_destroy(&m->last_lock);
+	free(m->context);
 	free(m);
 }
 
-void mib_set_notify(struct mib *m, void (*fn)(void *ctx, const struct mib_note *n), void *ctx)
+void mib_note_attempt(struct mib *m, const struct reload_event *ev)
 {
-	m->notify = fn;
-	m->notify_ctx = ctx;
+	if (ev->source != RELOAD_SRC_SNMP && ev->source != RELOAD_SRC_ROLLBACK)
+		return;
+	pthread_mutex_lock(&m->last_lock);
+	m->snmp_last_result = ev->result;
+	m->snmp_last_version = ev->version;
+	snprintf(m->snmp_last_error, sizeof(m->snmp_last_error), "%.*s",
+		 (int)mib_utf8_cut(ev->error ? ev->error : "", sizeof(m->snmp_last_error) - 1),
+		 ev->error ? ev->error : "");
+	pthread_mutex_unlock(&m->last_lock);
 }
 
 const struct component *mib_component(struct mib *m)
@@ -349,8 +378,7 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 
 	if (obj >= O_ATTEMPTS && obj <= O_LAST_DURATION)
 		st = mib_view_stats(v);
-	if (obj <= O_TRANSPORT || (obj >= O_THROTTLE && obj <= O_BURST_MS))
-		c = mib_view_cfg(v);
+	c = mib_view_cfg(v);
 	switch (obj) {
 	case O_VERSION: x = (long)engine_version(v->m->e); break;
 	case O_HASH:
@@ -370,6 +398,8 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	case O_TRANSPORT: x = c->transport == CFG_TRANSPORT_TUN ? 2 : 1; break;
 	case O_RELOAD: x = 1; break;
 	case O_ROLLBACK: x = 0; break;
+	case O_NOTIFICATIONS: x = c->monitor.notifications ? 1 : 2; break;
+	case O_SPINLOCK: x = v->m->spinlock; break;
 	case O_ATTEMPTS: x = st->attempts; break;
 	case O_SUCCESSES: x = st->successes; break;
 	case O_FAILURES: x = st->failures; break;
@@ -410,6 +440,36 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 		int s = ts ? atomic_load_explicit(&ts->state, memory_order_relaxed) : 0;
 		uint64_t since = TS(state_since_ms), now = now_ms();
 		x = s == TUNNEL_UP && now > since ? clamp32((now - since) / 10) : 0;
+		break;
+	}
+	case O_SESSIONS_REVOKED: x = (long)(TS(sessions_revoked) & 0xffffffffu); break;
+	case O_SESSIONS_BAD: x = (long)(TS(sessions_bad) & 0xffffffffu); break;
+	case O_TUN_DROPS: set_u64(vb, TS(tun_drops)); return;
+	case O_START_TIME: set_time(vb, &v->m->start_real); return;
+	case O_DISCONTINUITY: {
+		/* The master's sysUpTime when this daemon started (its
+		 * counters began), as a subagent sees it (synchronised with
+		 * the master at each exchange); 0 when the master started
+		 * later, i.e. saw them continuous from its start. */
+		uint64_t up = netsnmp_get_agent_uptime(), ours = (now_ms() - v->m->start_ms) / 10;
+		x = up > ours ? clamp32(up - ours) : 0;
+		break;
+	}
+	case O_CONTEXT: set_string(vb, v->m->context); return;
+	case O_WRITE_SCOPE: x = c->monitor.snmp_write + 1; break;
+	case O_WRITES_REFUSED: x = (long)atomic_load(&v->m->writes_refused); break;
+	case O_SNMP_LAST_RESULT:
+	case O_SNMP_LAST_VERSION:
+	case O_SNMP_LAST_ERROR: {
+		char err[256];
+		pthread_mutex_lock(&v->m->last_lock);
+		x = obj == O_SNMP_LAST_RESULT ? (long)v->m->snmp_last_result : (long)v->m->snmp_last_version;
+		memcpy(err, v->m->snmp_last_error, sizeof(err));
+		pthread_mutex_unlock(&v->m->last_lock);
+		if (obj == O_SNMP_LAST_ERROR) {
+			set_string(vb, err);
+			return;
+		}
 		break;
 	}
 	}
@@ -476,6 +536,17 @@ int mib_handler(netsnmp_mib_handler *handler, netsnmp_handler_registration *regi
 	return SNMP_ERR_NOERROR;
 }
 
+const char *mib_context(const struct mib *m)
+{
+	return m->context;
+}
+
+void mib_set_context(struct mib *m, const char *context)
+{
+	free(m->context);
+	m->context = xstrdup(context);
+}
+
 int mib_register(struct mib *m)
 {
 	netsnmp_handler_registration *reg;
@@ -487,17 +558,55 @@ int mib_register(struct mib *m)
 	if (!reg)
 		return -1;
 	reg->handler->myvoid = m;
+	if (*m->context)
+		reg->contextName = strdup(m->context);
 	if (netsnmp_register_handler(reg) != MIB_REGISTERED_OK)
 		return -1; /* the library freed reg */
 	m->reg = reg;
 	return 0;
 }
 
+void mib_reregister(struct mib *m)
+{
+	oid root[MIB_ROOT_LEN] = { MIB_ROOT };
+	struct register_parameters p = {
+		.name = root,
+		.namelen = MIB_ROOT_LEN,
+		.priority = m->reg ? m->reg->priority : DEFAULT_MIB_PRIORITY,
+		.contextName = *m->context ? m->context : NULL,
+		.reginfo = m->reg,
+	};
+
+	if (m->reg)
+		snmp_call_callbacks(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_REGISTER_OID, &p);
+}
+
+void mib_sysor(struct mib *m, bool listed)
+{
+	oid root[MIB_ROOT_LEN] = { MIB_ROOT };
+
+	if (listed)
+		register_sysORTable(root, MIB_ROOT_LEN, "SSSONECTOR-MIB: the SSSonector tunnel daemon");
+	else
+		unregister_sysORTable(root, MIB_ROOT_LEN);
+}
+
 void mib_unregister(struct mib *m)
 {
 	if (!m->reg)
 		return;
-	netsnmp_unregister_handler(m->reg);
+	oid root[MIB_ROOT_LEN] = { MIB_ROOT };
+	/* Not netsnmp_unregister_handler(): 5.9.3 hands it reg->contextName,
+	 * frees reg with the subtree, and reads the name again (use after
+	 * free).  The same call with our own copy of the name. */
+	char *context = *m->context ? m->context : NULL;
+	unregister_mib_context(root, MIB_ROOT_LEN, m->reg->priority, m->reg->range_subid, m->reg->range_ubound,
+			       context);
+	m->reg = NULL;
+}
+
+void mib_forget(struct mib *m)
+{
 	m->reg = NULL;
 }
 
@@ -515,7 +624,7 @@ const char *mib_root_text(void)
 
 /* ---- notifications --------------------------------------------------------- */
 
-void mib_send_note(const struct mib_note *n)
+void mib_send_note(const struct mib *m, const struct mib_note *n)
 {
 	static const oid trap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 }; /* snmpTrapOID.0 */
 	oid which[MIB_ROOT_LEN + 2], name[MIB_ROOT_LEN + 4];
@@ -542,6 +651,12 @@ void mib_send_note(const struct mib_note *n)
 		snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, n->error,
 					  mib_utf8_cut(n->error, 255));
 	}
+	/* Which daemon: its file and its context, on every notification. */
+	const char *file = engine_path(m->e);
+	scalar_oid(O_FILE, name);
+	snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, file, mib_utf8_cut(file, 255));
+	scalar_oid(O_CONTEXT, name);
+	snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, m->context, strlen(m->context));
 	send_v2trap(vars);
 	snmp_free_varbind(vars);
 }

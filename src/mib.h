@@ -50,12 +50,13 @@ struct mib_note {
 struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts);
 void mib_free(struct mib *m);
 
-/* Where a SET's COMMIT hands its notification (called on the SNMP thread). */
-void mib_set_notify(struct mib *m, void (*fn)(void *ctx, const struct mib_note *n), void *ctx);
-
 /* The write-back component: register it with the engine (after the other
  * components is best: a failure of a later prepare costs a second write). */
 const struct component *mib_component(struct mib *m);
+
+/* The engine observer's news (control thread): an attempt that came from
+ * SNMP becomes sssSnmpLastResult/Version/Error. */
+void mib_note_attempt(struct mib *m, const struct reload_event *ev);
 
 /* The file watch's state and event count, published by the control thread
  * (sssWatchState, sssWatchEvents). */
@@ -65,16 +66,43 @@ void mib_publish_watch(struct mib *m, int state, uint32_t events);
 int mib_handler(struct netsnmp_mib_handler_s *handler, struct netsnmp_handler_registration_s *reginfo,
 		struct netsnmp_agent_request_info_s *reqinfo, struct netsnmp_request_info_s *requests);
 
-/* Register or unregister the subtree with the agent library (SNMP thread;
- * the library must be initialised).  Returns 0 or -1. */
+/* Whether a SET transaction is open: between its RESERVE1 and the COMMIT
+ * or FREE that ends it (the master's CleanupSet), for at most
+ * MIB_SET_MAX_MS.  The master keeps pointers into our registration for the
+ * whole transaction: never unregister while this holds (SNMP thread). */
+#define MIB_SET_MAX_MS 10000
+bool mib_set_in_progress(const struct mib *m);
+
+/* The context the next mib_register registers in ("": the default), and
+ * the one it did (SNMP thread). */
+void mib_set_context(struct mib *m, const char *context);
+const char *mib_context(const struct mib *m);
+/*
+ * The subtree's registration with the agent library (SNMP thread; the
+ * library must be initialised).  mib_register registers in the context
+ * set with mib_set_context, which sends a Register PDU to the master;
+ * 0 or -1.  A master that refuses it (another subagent has the subtree
+ * in that context) only says so in the library's log: see agent.c.
+ * mib_reregister sends the Register PDU again for the registration we
+ * have (a retry after a refusal).  mib_unregister removes it, here and in
+ * the master: only for a registration the master accepted, because the
+ * net-snmp master removes a subtree on any session's Unregister, its
+ * owner's included.  mib_forget drops a refused one without telling the
+ * master (the library keeps it, unused).  mib_sysor lists the MIB in
+ * sysORTable, or not.
+ */
 int mib_register(struct mib *m);
+void mib_reregister(struct mib *m);
 void mib_unregister(struct mib *m);
+void mib_forget(struct mib *m);
+void mib_sysor(struct mib *m, bool listed);
 
 /* The root as dotted text, "1.3.6.1.4.1.54321" (for logs). */
 const char *mib_root_text(void);
 
-/* Send a notification through the master (SNMP thread). */
-void mib_send_note(const struct mib_note *n);
+/* Send a notification through the master (SNMP thread): its objects,
+ * then sssConfigFile and sssAgentContext (which daemon sent it). */
+void mib_send_note(const struct mib *m, const struct mib_note *n);
 
 /* ---- pieces exposed for the unit tests ---------------------------------- */
 

@@ -7,13 +7,17 @@
 #ifndef SSS_MIBPRIV_H
 #define SSS_MIBPRIV_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <time.h>
 #include <stdint.h>
 
 #include <net-snmp/net-snmp-config.h>
 #include <net-snmp/net-snmp-includes.h>
 #include <net-snmp/agent/net-snmp-agent-includes.h>
+#include <net-snmp/agent/agent_sysORTable.h>
+#include <net-snmp/agent/agent_callbacks.h>
 
 #include "mib.h"
 #include "reload.h"
@@ -21,6 +25,7 @@
 /* Every scalar, in OID order. */
 enum mib_obj {
 	O_VERSION, O_HASH, O_FILE, O_APPLIED_AT, O_MODE, O_TRANSPORT, O_RELOAD, O_ROLLBACK,
+	O_NOTIFICATIONS, O_SPINLOCK,
 	O_ATTEMPTS, O_SUCCESSES, O_FAILURES, O_PARSE_ERRORS, O_VALIDATION_ERRORS, O_APPLY_ERRORS,
 	O_UNCHANGED, O_LAST_RESULT, O_LAST_SOURCE, O_LAST_ERROR, O_LAST_ATTEMPT_AT,
 	O_LAST_SUCCESS_AT, O_LAST_DURATION, O_WATCH_STATE, O_WATCH_EVENTS,
@@ -28,6 +33,9 @@ enum mib_obj {
 	O_UPLOAD_WAITS, O_DOWNLOAD_WAITS,
 	O_TUNNEL_STATE, O_SESSIONS_ACTIVE, O_SESSIONS_TOTAL, O_BYTES_UP, O_BYTES_DOWN,
 	O_PACKETS_UP, O_PACKETS_DOWN, O_HANDSHAKE_FAILURES, O_PEERS_REFUSED, O_TUNNEL_UPTIME,
+	O_SESSIONS_REVOKED, O_SESSIONS_BAD, O_TUN_DROPS,
+	O_START_TIME, O_DISCONTINUITY, O_CONTEXT, O_WRITE_SCOPE, O_WRITES_REFUSED,
+	O_SNMP_LAST_RESULT, O_SNMP_LAST_VERSION, O_SNMP_LAST_ERROR,
 	O_N
 };
 
@@ -49,10 +57,23 @@ struct mib {
 	struct engine *e;
 	const struct tunnel_stats *ts;
 	netsnmp_handler_registration *reg; /* while registered (SNMP thread) */
+	char *context;         /* the context registered in ("" default; SNMP thread) */
+	uint64_t set_since_ms; /* a SET transaction is open since (0: none; SNMP thread) */
+	long spinlock;         /* sssConfigSpinLock (SNMP thread) */
+	int call_timeout_ms;   /* a SET phase's wait for the engine: MIB_CALL_TIMEOUT_MS */
+	_Atomic uint32_t writes_refused; /* SETs beyond monitor.snmp_write */
+	uint64_t refused_logged_ms;      /* last refusal logged (SNMP thread) */
+	struct timespec start_real;      /* when the daemon started */
+	uint64_t start_ms;               /* the same, monotonic */
+
+	/* The last attempt that came from SNMP (a SET, reload or rollback):
+	 * readable without racing file edits.  Under last_lock. */
+	pthread_mutex_t last_lock;
+	enum reload_result snmp_last_result;
+	uint32_t snmp_last_version;
+	char snmp_last_error[256];
 	_Atomic int watch_state;
 	_Atomic uint32_t watch_events;
-	void (*notify)(void *ctx, const struct mib_note *n);
-	void *notify_ctx;
 
 	/* The write-back component (control thread only). */
 	struct component component;

@@ -21,7 +21,7 @@
  *   COMMIT    engine_release, then the sssReloadApplied notification.
  *
  * The phases run on the SNMP thread and reach the engine only through
- * engine_call() with MIB_CALL_TIMEOUT_MS; the functions named fn_* run on
+ * engine_call() with m->call_timeout_ms; the functions named fn_* run on
  * the control thread.  A refusal the engine itself cannot see (a value in
  * an @include, a file that differs or cannot be written) is counted with
  * engine_reject(): counters, audit line, sssReloadLastError and the
@@ -57,8 +57,9 @@ struct txn {
 	uint32_t rollback_version;
 
 	/* SNMP thread only. */
-	bool r2_done, action_done, undo_done, commit_done, freed;
-	bool action_ok, action_unsure;
+	bool r2_done, action_done, undo_done, commit_done;
+	bool action_ok;
+	bool has_lock, has_settings; /* sssConfigSpinLock; any other object */
 
 	/* Written by the control thread in a call, read after it returned. */
 	int status;
@@ -93,11 +94,19 @@ static enum reload_source txn_source(const struct txn *t)
 	return t->special == O_ROLLBACK ? RELOAD_SRC_ROLLBACK : RELOAD_SRC_SNMP;
 }
 
-/* Run fn(e, t) on the control thread; 0, or -ETIMEDOUT. */
-static int txn_call(struct txn *t, void (*fn)(struct engine *, void *))
+/* Run fn(e, t) on the control thread without waiting for it. */
+static void txn_post(struct txn *t, void (*fn)(struct engine *, void *))
 {
 	atomic_fetch_add(&t->refs, 1);
-	return engine_call(t->m->e, fn, t, txn_unref, MIB_CALL_TIMEOUT_MS);
+	engine_post(t->m->e, fn, t, txn_unref);
+}
+
+/* Run fn(e, t) on the control thread; 0, or -ETIMEDOUT (then undo, when
+ * given, runs right after fn if fn had started). */
+static int txn_call(struct txn *t, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *))
+{
+	atomic_fetch_add(&t->refs, 1);
+	return engine_call_undo(t->m->e, fn, undo, t, txn_unref, t->m->call_timeout_ms);
 }
 
 static void note_error(struct txn *t, const struct cfg_errors *errs)
@@ -121,6 +130,8 @@ static void txn_edits(const struct txn *t, const struct config *c, struct edits 
 	out->n = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct mib_scalar *s = &mib_scalars[t->vb[i].obj];
+		if (!s->key)
+			continue; /* sssConfigSpinLock: no setting */
 		const struct cfg_setting *set = cfg_setting_find(s->key);
 		char *val = out->val[out->n];
 
@@ -151,13 +162,13 @@ static struct config *write_base(struct config *c, enum wb_refusal *why, struct 
 	struct cfg_errors mine = { 0 }, ignored = { 0 };
 	struct config *d = NULL, *ret = NULL;
 
-	*why = wb_check(c, &mine);
+	*why = wb_check(c, NULL, &mine);
 	if (*why == WB_OK) {
 		ret = cfg_ref(c);
 	} else if (*why == WB_DIFFERS && cfg_load(c->path, NULL, 0, &d, &ignored) == CFG_OK &&
 		   cfg_check_change(c, d, &ignored) == 0 && cfg_diff(c, d, NULL, NULL) == 0) {
 		cfg_errors_clear(&mine);
-		*why = wb_check(d, &mine);
+		*why = wb_check(d, NULL, &mine);
 		if (*why == WB_OK)
 			ret = cfg_ref(d);
 	}
@@ -193,13 +204,13 @@ static void plan_build(struct txn *t, struct engine *e, struct config *c, struct
 	if (t->special == O_RELOAD) {
 		unsigned char *data = NULL;
 		size_t len = 0;
-		if (read_file(engine_path(e), &data, &len) < 0) {
+		if (read_file(engine_path(e), CFG_FILE_MAX, &data, &len) < 0) {
 			p->unreadable = true;
 			return;
 		}
 		sbuf_addn(&p->cand, (const char *)data, len);
 		p->have_cand = true;
-		free(data);
+		free_wiped(data, len);
 		return; /* nothing to write back */
 	}
 	struct edits ed;
@@ -243,7 +254,7 @@ static void plan_build(struct txn *t, struct engine *e, struct config *c, struct
 
 static void plan_free(struct plan *p)
 {
-	sbuf_free(&p->cand);
+	sbuf_wipe(&p->cand);
 	cfg_unref(p->base);
 	cfg_errors_free(&p->why);
 }
@@ -365,13 +376,36 @@ static bool holds_ours(struct engine *e, const struct txn *t)
 	return t->held_version && engine_holding(e) && engine_version(e) == t->held_version;
 }
 
+/* Revert this PDU's held change, counted as an apply error saying why. */
+static void revert_ours(struct engine *e, struct txn *t, const char *why)
+{
+	struct cfg_errors errs = { 0 };
+
+	if (holds_ours(e, t)) {
+		cfg_errors_add(&errs, engine_path(e), 0, NULL, NULL, "%s", why);
+		engine_revert(e, &errs);
+		cfg_errors_free(&errs);
+	}
+	t->held_version = 0;
+}
+
 static void fn_undo(struct engine *e, void *arg)
 {
-	struct txn *t = arg;
+	revert_ours(e, arg, "SNMP SET undone: the master agent failed the request (UndoSet)");
+}
 
-	if (holds_ours(e, t))
-		engine_revert(e);
-	t->held_version = 0;
+/* ACTION ran past the phase's wait: the manager was answered
+ * commitFailed, so what it did must not stay (engine_call_undo runs this
+ * right after fn_action, before anything else). */
+static void fn_action_abandoned(struct engine *e, void *arg)
+{
+	struct txn *t = arg;
+	char why[160];
+
+	snprintf(why, sizeof(why),
+		 "SNMP SET answered commitFailed: applying it took longer than %d ms, so it was undone",
+		 t->m->call_timeout_ms);
+	revert_ours(e, arg, why);
 }
 
 static void fn_commit(struct engine *e, void *arg)
@@ -389,15 +423,18 @@ struct wb_staged {
 	char *path;
 	unsigned char *old;
 	size_t old_len;
+	struct wb_stamp wrote; /* the file as this write left it */
 	bool restore; /* the new bytes are on disk and not committed */
 };
 
+/* Put the old bytes back, unless the file was edited since this write:
+ * an undo never overwrites somebody's later edit. */
 static void wb_restore(struct wb_staged *s)
 {
 	struct sbuf why = { 0 };
 	char q[600];
 
-	if (wb_write(s->path, s->old, s->old_len, &why) < 0)
+	if (wb_write(s->path, s->old, s->old_len, &s->wrote, NULL, &why) < 0)
 		log_error("snmp", "event=writeback_restore_failed path=%s error=%s", s->path,
 			  log_quote(sbuf_str(&why), q, sizeof(q)));
 	else
@@ -422,14 +459,16 @@ static int wbc_prepare(void *ctx, const struct config *old, const struct config 
 	if (!m->pending || !base || new_cfg->text_len != m->pending_len ||
 	    memcmp(new_cfg->text, m->pending, m->pending_len) != 0)
 		return 0;
-	if (wb_check(base, errs) != WB_OK)
+	struct wb_stamp checked, wrote;
+	if (wb_check(base, &checked, errs) != WB_OK)
 		return -1;
-	if (wb_write(new_cfg->path, new_cfg->text, new_cfg->text_len, &why) < 0) {
+	if (wb_write(new_cfg->path, new_cfg->text, new_cfg->text_len, &checked, &wrote, &why) < 0) {
 		cfg_errors_add(errs, new_cfg->path, 0, NULL, NULL, "cannot be written back: %s", sbuf_str(&why));
 		sbuf_free(&why);
 		return -1;
 	}
 	struct wb_staged *s = xcalloc(1, sizeof(*s));
+	s->wrote = wrote;
 	s->path = xstrdup(base->path);
 	s->old = xmalloc(base->text_len + 1);
 	memcpy(s->old, base->text, base->text_len);
@@ -457,7 +496,7 @@ static void wbc_abort(void *ctx, void *staged)
 	if (s->restore)
 		wb_restore(s);
 	free(s->path);
-	free(s->old);
+	free_wiped(s->old, s->old_len);
 	free(s);
 }
 
@@ -496,6 +535,30 @@ static netsnmp_request_info *request_for(netsnmp_request_info *requests, const c
 	return requests;
 }
 
+/* Whether monitor.snmp_write allows a SET of obj: rates (the throttle
+ * objects, sssNotificationsEnabled, sssConfigSpinLock) < reload (also
+ * sssConfigReload) < all (also sssConfigRollback).  A refusal is counted
+ * (sssSnmpWritesRefused) and logged at most every 10 s. */
+static bool in_scope(struct mib *m, int obj)
+{
+	enum cfg_snmp_write need = obj == O_ROLLBACK ? CFG_SNMP_WRITE_ALL
+				  : obj == O_RELOAD  ? CFG_SNMP_WRITE_RELOAD
+						     : CFG_SNMP_WRITE_RATES;
+	struct config *c = engine_current(m->e);
+	int have = c ? c->monitor.snmp_write : CFG_SNMP_WRITE_RATES;
+
+	cfg_unref(c);
+	if ((int)need <= have)
+		return true;
+	uint32_t n = atomic_fetch_add(&m->writes_refused, 1) + 1;
+	if (now_ms() - m->refused_logged_ms >= 10000 || !m->refused_logged_ms) {
+		m->refused_logged_ms = now_ms();
+		log_warning("snmp", "event=set_refused reason=monitor.snmp_write object=%u.%u need=%s total=%u",
+			    mib_scalars[obj].g, mib_scalars[obj].o, need == CFG_SNMP_WRITE_ALL ? "all" : "reload", n);
+	}
+	return false;
+}
+
 /* RESERVE1 checks of one varbind: 0 or the SNMP error; *obj, *value. */
 static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *obj, long *value)
 {
@@ -507,6 +570,8 @@ static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *ob
 	*obj = in.obj;
 	if (in.obj < 0 || !mib_scalars[in.obj].writable)
 		return SNMP_ERR_NOTWRITABLE;
+	if (!in_scope(m, in.obj))
+		return SNMP_ERR_NOACCESS;
 	if (found != 0)
 		return SNMP_ERR_NOCREATION;
 	const struct mib_scalar *s = &mib_scalars[in.obj];
@@ -529,6 +594,8 @@ static int check_varbind(struct mib *m, const netsnmp_variable_list *vb, int *ob
 			reload_history_clear(&h);
 	} else if (x < s->min || x > s->max) {
 		ret = SNMP_ERR_WRONGVALUE;
+	} else if (in.obj == O_SPINLOCK && x != m->spinlock) {
+		ret = SNMP_ERR_INCONSISTENTVALUE; /* TestAndIncr: someone else was first */
 	}
 	return ret;
 }
@@ -570,11 +637,22 @@ static void reserve1(struct txn *t, netsnmp_agent_request_info *reqinfo, netsnmp
 	/* sssConfigReload and sssConfigRollback stand alone in their PDU. */
 	if (special && t->n > 1)
 		netsnmp_set_request_error(reqinfo, special, SNMP_ERR_INCONSISTENTVALUE);
+	for (size_t k = 0; k < t->n; k++) {
+		if (t->vb[k].obj == O_SPINLOCK)
+			t->has_lock = true;
+		else
+			t->has_settings = true;
+	}
 }
 
-static void call_timed_out(const char *phase)
+static void call_timed_out(const struct mib *m, const char *phase)
 {
-	log_warning("snmp", "event=set_timeout phase=%s timeout_ms=%d", phase, MIB_CALL_TIMEOUT_MS);
+	log_warning("snmp", "event=set_timeout phase=%s timeout_ms=%d", phase, m->call_timeout_ms);
+}
+
+bool mib_set_in_progress(const struct mib *m)
+{
+	return m->set_since_ms && now_ms() - m->set_since_ms < MIB_SET_MAX_MS;
 }
 
 int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests)
@@ -582,6 +660,8 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 	struct txn *t = netsnmp_agent_get_list_data(reqinfo, TXN_DATA);
 
 	if (reqinfo->mode == MODE_SET_RESERVE1) {
+		if (!m->set_since_ms)
+			m->set_since_ms = now_ms();
 		if (!t) {
 			t = txn_new(m);
 			netsnmp_agent_add_list_data(reqinfo, netsnmp_create_data_list(TXN_DATA, t, txn_unref));
@@ -596,8 +676,10 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		if (t->r2_done)
 			break;
 		t->r2_done = true;
-		if (txn_call(t, fn_reserve2) < 0) {
-			call_timed_out("reserve2");
+		if (!t->has_settings)
+			break; /* the spin lock alone: nothing for the engine */
+		if (txn_call(t, fn_reserve2, NULL) < 0) {
+			call_timed_out(m, "reserve2");
 			netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_RESOURCEUNAVAILABLE);
 		} else if (t->status) {
 			netsnmp_set_request_error(reqinfo, request_for(requests, t->err_key), t->status);
@@ -607,9 +689,12 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 		if (t->action_done)
 			break;
 		t->action_done = true;
-		if (txn_call(t, fn_action) < 0) {
-			call_timed_out("action");
-			t->action_unsure = true; /* it may still run: UNDO/FREE revert it */
+		if (!t->has_settings) {
+			t->action_ok = true;
+		} else if (txn_call(t, fn_action, fn_action_abandoned) < 0) {
+			/* The manager hears commitFailed; if the apply had begun it
+			 * is undone as soon as it ends (fn_action_abandoned). */
+			call_timed_out(m, "action");
 			netsnmp_set_request_error(reqinfo, requests, SNMP_ERR_COMMITFAILED);
 		} else if (t->status) {
 			netsnmp_set_request_error(reqinfo, request_for(requests, t->err_key), t->status);
@@ -617,30 +702,28 @@ int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_
 			t->action_ok = true;
 		}
 		break;
+	/* UNDO and COMMIT are posted, never dropped: they run on the control
+	 * thread in order after ACTION, however busy it is, and while a
+	 * change is held the daemon starts no other attempt (see
+	 * engine_hold_wait).  Their answer cannot depend on the outcome. */
 	case MODE_SET_UNDO:
-		if (t->undo_done || !(t->action_ok || t->action_unsure))
+		if (t->undo_done || !t->action_ok || !t->has_settings)
 			break;
 		t->undo_done = true;
-		if (txn_call(t, fn_undo) < 0)
-			call_timed_out("undo");
+		txn_post(t, fn_undo);
 		break;
 	case MODE_SET_COMMIT:
+		m->set_since_ms = 0;
 		if (t->commit_done || !t->action_ok)
 			break;
 		t->commit_done = true;
-		if (txn_call(t, fn_commit) < 0)
-			call_timed_out("commit"); /* the next attempt makes it final */
-		if (t->result == RELOAD_APPLIED && m->notify) {
-			struct mib_note n = { .source = txn_source(t), .result = RELOAD_APPLIED, .version = t->version };
-			m->notify(m->notify_ctx, &n);
-		}
+		if (t->has_lock)
+			m->spinlock = m->spinlock == 2147483647L ? 0 : m->spinlock + 1;
+		if (t->has_settings)
+			txn_post(t, fn_commit);
 		break;
 	case MODE_SET_FREE:
-		if (t->freed)
-			break;
-		t->freed = true;
-		if (t->action_unsure && !t->undo_done && txn_call(t, fn_undo) < 0)
-			call_timed_out("free");
+		m->set_since_ms = 0;
 		break;
 	default:
 		break;

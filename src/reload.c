@@ -25,15 +25,17 @@
 
 #include "log.h"
 #include "mailbox.h"
+#include "state.h"
 
 struct slot {
 	struct component c;
 	void *staged;
 };
 
-/* An engine_call request: the caller's function and its argument. */
+/* An engine_call request: the caller's functions and its argument. */
 struct call {
 	void (*fn)(struct engine *, void *);
+	void (*undo)(struct engine *, void *);
 	void *arg;
 	void (*free_arg)(void *);
 };
@@ -47,17 +49,27 @@ struct engine {
 	/* Read by other threads: guarded by lock. */
 	pthread_mutex_t lock;
 	struct config *current;
-	uint32_t version;
+	uint32_t version;      /* the running version */
+	uint32_t last_version; /* the highest number ever handed out */
 	struct reload_stats stats;
 	struct reload_history *hist; /* oldest first */
 	size_t n_hist;
 
-	/* A committed change kept open by reload_input.hold. */
+	/* A committed change kept open by reload_input.hold: counted and
+	 * announced when it is released (applied) or reverted (failed). */
 	bool holding;
 	struct config *held_prev;
+	enum reload_source held_source;
+	uint32_t held_duration_us;
+	uint64_t held_at_ms;
 
-	void (*observer)(void *ctx, const struct reload_event *ev);
-	void *observer_ctx;
+	struct observer {
+		void (*fn)(void *ctx, const struct reload_event *ev);
+		void *ctx;
+	} observers[4];
+	size_t n_observers;
+
+	struct state *state; /* NULL: nothing survives a restart */
 
 	/* engine_call() requests from other threads. */
 	struct mailbox calls;
@@ -89,8 +101,15 @@ void reload_outcome_free(struct reload_outcome *o)
 struct engine *engine_new(const char *path)
 {
 	struct engine *e = xcalloc(1, sizeof(*e));
+	char cwd[4096];
 
-	e->path = xstrdup(path);
+	/* Absolute, so that errors, the audit log and sssConfigFile name the
+	 * file wherever they are read; symlinks are kept (a ConfigMap's path
+	 * is the one to watch). */
+	if (path[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		e->path = cfg_path_resolve(cwd, path);
+	else
+		e->path = xstrdup(path);
 	pthread_mutex_init(&e->lock, NULL);
 	if (mailbox_init(&e->calls) < 0)
 		abort();
@@ -109,6 +128,7 @@ void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
+	e->n_observers = 0; /* whoever listened may be gone already */
 	engine_release(e);
 	/* Nobody runs the queue any more: what is left is dropped. */
 	mailbox_destroy(&e->calls);
@@ -210,9 +230,16 @@ static void commit_all(struct engine *e)
 			e->slots[i].c.commit(e->slots[i].c.ctx, e->slots[i].staged);
 }
 
+static uint32_t since_us(uint64_t t0)
+{
+	uint64_t d = now_us() - t0;
+
+	return d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
 /* Count one attempt and remember its result (under the lock). */
 static void record(struct engine *e, enum reload_source source, enum reload_result result,
-		   const struct cfg_errors *errs, uint64_t t0)
+		   const struct cfg_errors *errs, uint32_t duration_us)
 {
 	struct reload_stats *st = &e->stats;
 	struct sbuf first = { 0 };
@@ -247,32 +274,37 @@ static void record(struct engine *e, enum reload_source source, enum reload_resu
 	clock_gettime(CLOCK_REALTIME, &st->last_attempt_at);
 	if (result == RELOAD_APPLIED)
 		st->last_success_at = st->last_attempt_at;
-	uint64_t d = now_us() - t0;
-	st->last_duration_us = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	st->last_duration_us = duration_us;
 	pthread_mutex_unlock(&e->lock);
 	sbuf_free(&first);
 }
 
-void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
+void engine_add_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
 			 void *ctx)
 {
-	e->observer = fn;
-	e->observer_ctx = ctx;
+	if (e->n_observers == sizeof(e->observers) / sizeof(e->observers[0]))
+		abort(); /* a fixed set of observers: a programming error */
+	e->observers[e->n_observers++] = (struct observer){ fn, ctx };
 }
 
-/* Tell the observer about the attempt just recorded. */
-static void announce(struct engine *e, enum reload_source source, enum reload_result result)
+static void tell(struct engine *e, enum reload_event_kind kind, enum reload_source source,
+		 enum reload_result result)
 {
-	if (!e->observer)
-		return;
 	struct reload_event ev = {
+		.kind = kind,
 		.source = source,
 		.result = result,
 		.version = e->version,
-		.error = e->stats.last_error,
-		.held = e->holding,
+		.error = kind == RELOAD_EV_DONE ? e->stats.last_error : "",
 	};
-	e->observer(e->observer_ctx, &ev);
+	for (size_t i = 0; i < e->n_observers; i++)
+		e->observers[i].fn(e->observers[i].ctx, &ev);
+}
+
+/* Tell the observers about the attempt just recorded. */
+static void announce(struct engine *e, enum reload_source source, enum reload_result result)
+{
+	tell(e, RELOAD_EV_DONE, source, result);
 }
 
 static void log_rejected(struct engine *e, enum reload_source source, enum reload_result result,
@@ -312,13 +344,54 @@ static struct config *swap_current(struct engine *e, struct config *cand, enum r
 	pthread_mutex_lock(&e->lock);
 	struct config *old = e->current;
 	e->current = cand;
-	h.version = ++e->version;
+	h.version = e->version = ++e->last_version;
 	e->hist = xrealloc(e->hist, (e->n_hist + 1) * sizeof(*e->hist));
 	e->hist[e->n_hist++] = h;
 	if (!e->holding)
 		history_trim(e);
 	pthread_mutex_unlock(&e->lock);
 	return old;
+}
+
+/* Record the next version number as taken before anything is committed
+ * (prepare stage): a change whose number cannot be recorded is refused, so
+ * a number is never handed out twice, across UNDOs and restarts alike. */
+static int reserve_version(struct engine *e, struct cfg_errors *errs)
+{
+	char err[512];
+
+	if (!e->state || state_reserve(e->state, e->last_version + 1, err, sizeof(err)) == 0)
+		return 0;
+	cfg_errors_add(errs, e->path, 0, "reload.state_dir", NULL, "%s", err);
+	return -1;
+}
+
+/* Store the newest history entry (a final change) and forget the stored
+ * versions the history no longer keeps.  A failure is logged: the change
+ * is applied and its number recorded already. */
+static void persist_newest(struct engine *e)
+{
+	char err[512];
+
+	if (!e->state || !e->n_hist)
+		return;
+	const struct reload_history *h = &e->hist[e->n_hist - 1];
+	struct state_entry se = {
+		.version = h->version,
+		.applied_at = h->applied_at,
+		.source = (int)h->source,
+		.changed = h->changed,
+		.text = h->cfg->text,
+		.len = h->cfg->text_len,
+	};
+	memcpy(se.hash, h->hash, SHA256_LEN);
+	if (state_save(e->state, &se, err, sizeof(err)) < 0) {
+		char q[600];
+		log_error("reload", "event=state_save_failed version=%u error=%s", h->version,
+			  log_quote(err, q, sizeof(q)));
+		return;
+	}
+	state_trim(e->state, e->hist[0].version);
 }
 
 enum reload_result engine_reload(struct engine *e, enum reload_source source,
@@ -336,10 +409,12 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 		in = &from_file;
 	/* A new attempt makes a held change final. */
 	engine_release(e);
+	tell(e, RELOAD_EV_BEGIN, source, 0);
 
 	enum cfg_status st = cfg_load(e->path, in->text, in->len, &cand, &errs);
 	if (st == CFG_ERR_PARSE && in->tentative) {
 		cfg_errors_free(&errs);
+		tell(e, RELOAD_EV_IDLE, source, 0);
 		if (out) {
 			memset(out, 0, sizeof(*out));
 			out->result = RELOAD_PARSE_ERROR;
@@ -357,7 +432,7 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 	cfg_diff(e->current, cand, &audit, &keys);
 	if (e->current && keys.len == 0) {
 		result = RELOAD_UNCHANGED;
-		record(e, source, result, NULL, t0);
+		record(e, source, result, NULL, since_us(t0));
 		log_info("reload", "event=reload result=unchanged source=%s version=%u",
 			 reload_source_name(source), e->version);
 		announce(e, source, result);
@@ -368,28 +443,45 @@ enum reload_result engine_reload(struct engine *e, enum reload_source source,
 		result = RELOAD_APPLY_ERROR;
 		goto rejected;
 	}
+	if (reserve_version(e, &errs) < 0) {
+		abort_slots(e, e->n_slots);
+		result = RELOAD_APPLY_ERROR;
+		goto rejected;
+	}
 	commit_all(e);
 	struct config *old = swap_current(e, cand, source, sbuf_str(&keys));
 	cand = NULL;
+	result = RELOAD_APPLIED;
+	for (size_t i = 0; i < e->current->warnings.n; i++) {
+		struct sbuf w = { 0 };
+		cfg_warning_format(&e->current->warnings.v[i], &w);
+		log_warning("reload", "event=config_warning version=%u warning=%s", e->version,
+			    log_quote(sbuf_str(&w), q, sizeof(q)));
+		sbuf_free(&w);
+	}
+	sha256_hex(e->current->hash, hex);
+	hex[16] = '\0';
+	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s%s changed=%s",
+		 e->version, reload_source_name(source), (unsigned long long)(now_us() - t0), hex,
+		 in->hold ? " held=1" : "",
+		 log_quote(source == RELOAD_SRC_STARTUP ? "" : sbuf_str(&audit), q, sizeof(q)));
 	if (in->hold) {
 		e->holding = true;
 		e->held_prev = old;
+		e->held_source = source;
+		e->held_duration_us = since_us(t0);
+		e->held_at_ms = now_ms();
 	} else {
 		abort_slots(e, e->n_slots);
 		cfg_unref(old);
+		record(e, source, result, NULL, since_us(t0));
+		announce(e, source, result);
+		persist_newest(e);
 	}
-	result = RELOAD_APPLIED;
-	record(e, source, result, NULL, t0);
-	sha256_hex(e->current->hash, hex);
-	hex[16] = '\0';
-	log_info("reload", "event=reload result=applied version=%u source=%s duration_us=%llu hash=%s changed=%s",
-		 e->version, reload_source_name(source), (unsigned long long)(now_us() - t0), hex,
-		 log_quote(source == RELOAD_SRC_STARTUP ? "" : sbuf_str(&audit), q, sizeof(q)));
-	announce(e, source, result);
 	goto out;
 
 rejected:
-	record(e, source, result, &errs, t0);
+	record(e, source, result, &errs, since_us(t0));
 	log_rejected(e, source, result, &errs);
 	announce(e, source, result);
 out:
@@ -410,7 +502,7 @@ out:
 void engine_reject(struct engine *e, enum reload_source source, enum reload_result result,
 		   const struct cfg_errors *errs)
 {
-	record(e, source, result, errs, now_us());
+	record(e, source, result, errs, 0);
 	log_rejected(e, source, result, errs);
 	announce(e, source, result);
 }
@@ -437,8 +529,11 @@ enum reload_result engine_validate(struct engine *e, const void *text, size_t le
 	return r;
 }
 
-void engine_revert(struct engine *e)
+void engine_revert(struct engine *e, const struct cfg_errors *why)
 {
+	struct sbuf line = { 0 };
+	char q[1200];
+
 	if (!e->holding)
 		return;
 	for (size_t i = e->n_slots; i-- > 0;)
@@ -449,14 +544,22 @@ void engine_revert(struct engine *e)
 	pthread_mutex_lock(&e->lock);
 	struct config *undone = e->current;
 	e->current = e->held_prev;
-	e->version--;
 	e->n_hist--;
 	reload_history_clear(&e->hist[e->n_hist]);
+	/* The undone change's number stays taken (last_version): the next
+	 * change gets a new one, so a number never means two configurations. */
+	e->version = e->n_hist ? e->hist[e->n_hist - 1].version : 0;
 	e->holding = false;
 	e->held_prev = NULL;
 	history_trim(e);
 	pthread_mutex_unlock(&e->lock);
-	log_info("reload", "event=revert version=%u", e->version);
+	if (why && why->n)
+		cfg_error_format(&why->v[0], &line);
+	log_info("reload", "event=revert source=%s version=%u reason=%s", reload_source_name(e->held_source),
+		 e->version, log_quote(sbuf_str(&line), q, sizeof(q)));
+	record(e, e->held_source, RELOAD_APPLY_ERROR, why, e->held_duration_us);
+	announce(e, e->held_source, RELOAD_APPLY_ERROR);
+	sbuf_free(&line);
 	cfg_unref(undone);
 }
 
@@ -471,7 +574,90 @@ void engine_release(struct engine *e)
 	e->holding = false;
 	history_trim(e);
 	pthread_mutex_unlock(&e->lock);
+	record(e, e->held_source, RELOAD_APPLIED, NULL, e->held_duration_us);
+	announce(e, e->held_source, RELOAD_APPLIED);
 	cfg_unref(prev);
+	persist_newest(e);
+}
+
+int engine_hold_wait(struct engine *e)
+{
+	if (!e->holding)
+		return 0;
+	uint64_t age = now_ms() - e->held_at_ms;
+	if (age < ENGINE_HOLD_MAX_MS)
+		return (int)(ENGINE_HOLD_MAX_MS - age);
+	log_warning("reload", "event=hold_expired source=%s version=%u held_ms=%llu action=release",
+		    reload_source_name(e->held_source), e->version, (unsigned long long)age);
+	engine_release(e);
+	return 0;
+}
+
+/* ---- state across restarts ------------------------------------------- */
+
+void engine_set_state(struct engine *e, struct state *st)
+{
+	const struct state_entry *v;
+	size_t n = state_entries(st, &v);
+
+	e->state = st;
+	pthread_mutex_lock(&e->lock);
+	if (state_last_version(st) > e->last_version)
+		e->last_version = state_last_version(st);
+	pthread_mutex_unlock(&e->lock);
+	for (size_t i = 0; i < n; i++) {
+		struct cfg_errors errs = { 0 };
+		struct config *c = NULL;
+		if (cfg_load(e->path, v[i].text, v[i].len, &c, &errs) != CFG_OK) {
+			struct sbuf first = { 0 };
+			char q[600];
+			if (errs.n)
+				cfg_error_format(&errs.v[0], &first);
+			log_warning("reload", "event=state_version_skipped version=%u error=%s", v[i].version,
+				    log_quote(sbuf_str(&first), q, sizeof(q)));
+			sbuf_free(&first);
+			cfg_errors_free(&errs);
+			continue;
+		}
+		struct reload_history h = {
+			.version = v[i].version,
+			.applied_at = v[i].applied_at,
+			.source = (enum reload_source)v[i].source,
+			.changed = xstrdup(v[i].changed),
+			.cfg = c,
+		};
+		memcpy(h.hash, v[i].hash, SHA256_LEN);
+		pthread_mutex_lock(&e->lock);
+		e->hist = xrealloc(e->hist, (e->n_hist + 1) * sizeof(*e->hist));
+		e->hist[e->n_hist++] = h;
+		pthread_mutex_unlock(&e->lock);
+	}
+	log_info("reload", "event=state dir=%s last_version=%u history=%zu", state_dir(st), e->last_version,
+		 e->n_hist);
+}
+
+uint32_t engine_start_last_good(struct engine *e, struct cfg_errors *errs)
+{
+	if (e->current)
+		return e->version;
+	if (!e->n_hist) {
+		cfg_errors_add(errs, e->path, 0, NULL, NULL, "no earlier version to start with%s",
+			       e->state ? "" : " (reload.state_dir is not in use)");
+		return 0;
+	}
+	struct config *c = cfg_ref(e->hist[e->n_hist - 1].cfg);
+	if (prepare_all(e, NULL, c, errs) < 0) {
+		cfg_unref(c);
+		return 0;
+	}
+	commit_all(e);
+	abort_slots(e, e->n_slots);
+	pthread_mutex_lock(&e->lock);
+	e->current = c;
+	e->version = e->hist[e->n_hist - 1].version;
+	history_trim(e);
+	pthread_mutex_unlock(&e->lock);
+		return e->version;
 }
 
 /* ---- state for other threads ----------------------------------------- */
@@ -532,6 +718,13 @@ static void run_call(void *owner, void *arg)
 	c->fn(owner, c->arg);
 }
 
+static void run_undo(void *owner, void *arg)
+{
+	struct call *c = arg;
+
+	c->undo(owner, c->arg);
+}
+
 static void free_call(void *arg)
 {
 	struct call *c = arg;
@@ -544,12 +737,31 @@ static void free_call(void *arg)
 int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg,
 		void (*free_arg)(void *), int timeout_ms)
 {
+	return engine_call_undo(e, fn, NULL, arg, free_arg, timeout_ms);
+}
+
+int engine_call_undo(struct engine *e, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *),
+		     void *arg, void (*free_arg)(void *), int timeout_ms)
+{
+	struct call *c = xcalloc(1, sizeof(*c));
+
+	c->fn = fn;
+	c->undo = undo;
+	c->arg = arg;
+	c->free_arg = free_arg;
+	return mailbox_call_undo(&e->calls, run_call, undo ? run_undo : NULL, c, free_call, timeout_ms) == 0
+		       ? 0
+		       : -ETIMEDOUT;
+}
+
+void engine_post(struct engine *e, void (*fn)(struct engine *, void *), void *arg, void (*free_arg)(void *))
+{
 	struct call *c = xcalloc(1, sizeof(*c));
 
 	c->fn = fn;
 	c->arg = arg;
 	c->free_arg = free_arg;
-	return mailbox_call(&e->calls, run_call, c, free_call, timeout_ms) == 0 ? 0 : -ETIMEDOUT;
+	mailbox_post(&e->calls, run_call, c, free_call);
 }
 
 int engine_call_fd(const struct engine *e)

@@ -105,6 +105,7 @@ struct reload_input {
 
 struct engine;
 
+/* path is made absolute with the working directory. */
 struct engine *engine_new(const char *path);
 void engine_free(struct engine *e);
 
@@ -134,12 +135,29 @@ void engine_reject(struct engine *e, enum reload_source source, enum reload_resu
 enum reload_result engine_validate(struct engine *e, const void *text, size_t len,
 				   struct cfg_errors *errs);
 
-/* After engine_reload with in->hold: undo the committed change (swap every
- * component back, restore the previous snapshot, version and history);
- * cannot fail; does nothing if nothing is held.  The attempt stays counted. */
-void engine_revert(struct engine *e);
-/* After engine_reload with in->hold: make the change final. */
+/*
+ * A change applied with reload_input.hold is counted and announced only
+ * when its fate is known.  engine_revert undoes it (swaps every component
+ * back, restores the previous snapshot, version and history; cannot fail;
+ * does nothing if nothing is held) and counts the attempt as an apply
+ * error with why (may be NULL) as its reason; the running version goes
+ * back to the previous one, but the undone number stays taken: the next
+ * change gets a new one.  engine_release makes it final and counts it as
+ * applied; the next attempt releases it too.
+ */
+void engine_revert(struct engine *e, const struct cfg_errors *why);
 void engine_release(struct engine *e);
+
+/*
+ * While a change is held (an SNMP SET between ACTION and COMMIT/UNDO) the
+ * control loop starts no other attempt: a file edit or SIGHUP would make
+ * the change final before an UNDO could revert it.  Returns 0 when
+ * nothing is held, else the ms left before the hold expires; a hold older
+ * than ENGINE_HOLD_MAX_MS (the master agent never finished the SET) is
+ * released here, logged, and 0 returned.
+ */
+#define ENGINE_HOLD_MAX_MS 5000
+int engine_hold_wait(struct engine *e);
 bool engine_holding(const struct engine *e);
 
 /* The running snapshot (a new reference: cfg_unref it). */
@@ -158,20 +176,50 @@ void engine_history_free(struct reload_history *hist, size_t n);
 int engine_history_find(struct engine *e, uint32_t version, struct reload_history *h);
 void reload_history_clear(struct reload_history *h);
 
-/* What the observer hears after every counted attempt (on the control
- * thread, after the audit line).  held: the change was applied with
- * reload_input.hold and may still be reverted; its owner announces it. */
+/* What observers hear, on the control thread:
+ *   RELOAD_EV_BEGIN   an attempt starts (before the file is read);
+ *   RELOAD_EV_DONE    after every counted attempt (after the audit line); a
+ *                     held change when it is released or reverted;
+ *   RELOAD_EV_IDLE    an attempt ended without being counted (a tentative
+ *                     parse error: the watch reads the file again later). */
+enum reload_event_kind { RELOAD_EV_BEGIN, RELOAD_EV_DONE, RELOAD_EV_IDLE };
 struct reload_event {
+	enum reload_event_kind kind;
 	enum reload_source source;
-	enum reload_result result;
+	enum reload_result result; /* DONE only */
 	uint32_t version;  /* running version afterwards */
 	const char *error; /* first error formatted, "" if none */
-	bool held;
 };
 
-/* One observer (the SNMP notifications); fn must not call the engine. */
-void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
+/* Observers (the SNMP notifications, the service manager), called in the
+ * order they were added; fn must not call the engine. */
+void engine_add_observer(struct engine *e, void (*fn)(void *ctx, const struct reload_event *ev),
 			 void *ctx);
+
+/* ---- state that survives restarts ----------------------------------- */
+
+struct state;
+
+/*
+ * Keep versions and history in st (state.c; the caller keeps owning it and
+ * closes it after engine_free).  Call before the startup reload: the
+ * stored versions whose text still loads become the history (the others
+ * are logged and left out), and version numbers continue after the
+ * highest one ever taken.  From then on every version number is recorded
+ * as taken before its change is committed (a failure to record it rejects
+ * the change at prepare), and every applied version is stored once it is
+ * final.
+ */
+void engine_set_state(struct engine *e, struct state *st);
+
+/*
+ * After a rejected startup reload: run the newest history version (the last
+ * one applied before the restart) under its own number.  Counts nothing,
+ * so the counters still say why the file was rejected.  Returns that
+ * version, or 0 with the reason in errs (no stored version, or it cannot
+ * be prepared now).
+ */
+uint32_t engine_start_last_good(struct engine *e, struct cfg_errors *errs);
 
 /* ---- requests from other threads ------------------------------------ */
 
@@ -185,6 +233,19 @@ void engine_set_observer(struct engine *e, void (*fn)(void *ctx, const struct re
  */
 int engine_call(struct engine *e, void (*fn)(struct engine *, void *), void *arg,
 		void (*free_arg)(void *), int timeout_ms);
+/*
+ * engine_call, and when the caller stops waiting while fn is running (the
+ * caller is told -ETIMEDOUT, so it must not be left in place), undo(e,
+ * arg) runs on the control thread right after fn, before anything else
+ * can run there.  A request that had not started is dropped as before.
+ */
+int engine_call_undo(struct engine *e, void (*fn)(struct engine *, void *), void (*undo)(struct engine *, void *),
+		     void *arg, void (*free_arg)(void *), int timeout_ms);
+
+/* Queue fn(e, arg) for the control thread and return at once; it runs in
+ * order with the other requests and is never dropped (arg is freed with
+ * free_arg after it ran, or when the engine is freed). */
+void engine_post(struct engine *e, void (*fn)(struct engine *, void *), void *arg, void (*free_arg)(void *));
 
 /* The control loop polls this eventfd and calls engine_run_calls() when
  * it is readable. */

@@ -13,10 +13,12 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "pki.h"
 
 #define MASK "********"
 
@@ -157,6 +159,20 @@ static const char *check_cidr(const char *v)
 	return len <= max ? NULL : msg;
 }
 
+/* An SNMP context name: what snmpd.conf's -Cn and snmp* -n accept
+ * without quoting, at most 32 octets (SnmpAdminString, contextName). */
+static const char *check_context(const char *v)
+{
+	if (strlen(v) > 32)
+		goto bad;
+	for (const char *p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
+			goto bad;
+	return NULL;
+bad:
+	return "must be at most 32 letters, digits, '-', '_' or '.'";
+}
+
 /* What the kernel's dev_valid_name() accepts. */
 static const char *check_ifname(const char *v)
 {
@@ -172,13 +188,35 @@ bad:
 	return "must be a valid interface name (1 to 15 characters, no '/', ':' or whitespace)";
 }
 
+/* A user of the passwd database (user: the daemon switches to it). */
+static const char *check_user(const char *v)
+{
+	if (!*v || strpbrk(v, ":/ \t\n"))
+		return "must be a user name";
+	return getpwnam(v) ? NULL : "no such user";
+}
+
+/* reload.state_dir: an absolute path (the state must not move with the
+ * working directory). */
+static const char *check_state_dir(const char *v)
+{
+	return v[0] == '/' ? NULL : "must be an absolute path";
+}
+
 /* ---- the table ------------------------------------------------------ */
 
 static const char *const mode_values[] = { "server", "client", NULL };
 static const char *const transport_values[] = { "forward", "tun", NULL };
 static const char *const tls_values[] = { "1.2", "1.3", NULL };
+/* enum cfg_trust's and enum cfg_crl_expired's order */
+static const char *const trust_values[] = { "chain", "partial", NULL };
+static const char *const crl_expired_values[] = { "warn", "refuse", NULL };
+/* enum cfg_snmp_write's order */
+static const char *const snmp_write_values[] = { "rates", "reload", "all", NULL };
 /* enum log_level's order */
 static const char *const level_values[] = { "error", "warning", "info", "debug", NULL };
+/* enum cfg_start_invalid's order */
+static const char *const start_invalid_values[] = { "refuse", "last-good", NULL };
 
 #define AT(field) offsetof(struct config, field)
 
@@ -191,6 +229,10 @@ const struct cfg_setting cfg_settings[] = {
 	  .values = transport_values, .def = "\"forward\"", .flags = CFG_F_RESTART,
 	  .components = CFG_C_DATAPLANE,
 	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
+	{ .key = "user", .type = CFG_T_STRING, .offset = AT(user),
+	  .flags = CFG_F_RESTART, .check = check_user, .components = CFG_C_ENGINE,
+	  .doc = "after startup, run as this user with only the capabilities the transport needs "
+		 "(--user overrides it); unset: stay who started the daemon" },
 
 	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
 	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
@@ -216,19 +258,35 @@ const struct cfg_setting cfg_settings[] = {
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
 	  .components = CFG_C_TLS,
 	  .doc = "CA certificate(s) the peer's certificate must be signed by (PEM)" },
+	{ .key = "tunnel.crl_file", .type = CFG_T_PATH, .offset = AT(tunnel.crl_file),
+	  .flags = CFG_F_FILE, .components = CFG_C_TLS,
+	  .doc = "certificate revocation lists (PEM, one or more), each signed by a CA of ca_file; "
+		 "checked for the whole chain of every peer" },
+	{ .key = "tunnel.crl_expired", .type = CFG_T_ENUM, .offset = AT(tunnel.crl_expired),
+	  .values = crl_expired_values, .def = "\"warn\"", .components = CFG_C_TLS,
+	  .doc = "a CRL past its nextUpdate: warn (it still applies, and a warning is logged) or refuse "
+		 "(the configuration is invalid, every peer is refused)" },
+	{ .key = "tunnel.trust", .type = CFG_T_ENUM, .offset = AT(tunnel.trust),
+	  .values = trust_values, .def = "\"chain\"", .components = CFG_C_TLS,
+	  .doc = "chain: a peer's chain must end at a root in ca_file; partial: any certificate in ca_file "
+		 "is an anchor (trust one intermediate only)" },
+	{ .key = "tunnel.expiry_warn_days", .type = CFG_T_INT, .offset = AT(tunnel.expiry_warn_days),
+	  .min = 0, .max = 3650, .def = "30", .flags = CFG_F_ZERO_OFF, .components = CFG_C_ENGINE,
+	  .doc = "warn when the own, a CA or a peer certificate expires within this many days" },
 	{ .key = "tunnel.key_password", .type = CFG_T_STRING, .offset = AT(tunnel.key_password),
 	  .flags = CFG_F_SECRET,
 	  .components = CFG_C_TLS,
 	  .doc = "password of an encrypted key_file (the daemon never prompts)" },
 	{ .key = "tunnel.allowed_peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.allowed_peers),
-	  .def = "[ ]",
-	  .components = CFG_C_TLS,
-	  .doc = "peer certificate CNs or SANs let in; empty: any certificate signed by ca_file" },
+	  .def = "[ ]", .check = pki_name_check, .components = CFG_C_TLS,
+	  .doc = "peer certificates let in, each entry NAME (as hostname verification: DNS SANs, the CN "
+		 "only without one), dns:, ip:, cn:, email:, sha256: (certificate) or spki: (key); "
+		 "empty: any certificate ca_file verifies" },
 	{ .key = "tunnel.peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.peers),
 	  .def = "[ ]", .scope = CFG_REQ_TUN_SERVER, .check = cfg_check_peer, .cross = cfg_cross_peers,
 	  .components = CFG_C_DATAPLANE,
-	  .doc = "tun server: \"NAME=ADDRESS\" entries; a client whose certificate carries NAME (CN or SAN) "
-		 "gets ADDRESS and no other; empty: any free address of the subnet" },
+	  .doc = "tun server: \"NAME=ADDRESS\" entries; a client whose certificate NAME matches (as an "
+		 "allowed_peers entry) gets ADDRESS and no other; empty: any free address of the subnet" },
 	{ .key = "tunnel.max_clients", .type = CFG_T_INT, .offset = AT(tunnel.max_clients),
 	  .min = 1, .max = 65535, .def = "10", .scope = CFG_REQ_SERVER,
 	  .components = CFG_C_DATAPLANE,
@@ -316,9 +374,16 @@ const struct cfg_setting cfg_settings[] = {
 	  .components = CFG_C_SNMP,
 	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
 	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
-	  .def = "true",
-	  .components = CFG_C_SNMP,
-	  .doc = "send SNMP notifications" },
+	  .def = "true", .flags = CFG_F_SNMP_WRITABLE, .components = CFG_C_SNMP,
+	  .doc = "send SNMP notifications (sssNotificationsEnabled)" },
+	{ .key = "monitor.snmp_context", .type = CFG_T_STRING, .offset = AT(monitor.snmp_context),
+	  .def = "\"\"", .check = check_context, .components = CFG_C_SNMP,
+	  .doc = "the SNMP context the subtree is registered in (\"\": the default context); "
+		 "one per daemon when several share one snmpd" },
+	{ .key = "monitor.snmp_write", .type = CFG_T_ENUM, .offset = AT(monitor.snmp_write),
+	  .values = snmp_write_values, .def = "\"rates\"", .components = CFG_C_SNMP,
+	  .doc = "what SNMP SETs may change: rates (the throttle objects and sssNotificationsEnabled), "
+		 "reload (also sssConfigReload), all (also sssConfigRollback)" },
 
 	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
 	  .values = level_values, .def = "\"info\"",
@@ -337,6 +402,14 @@ const struct cfg_setting cfg_settings[] = {
 	  .min = 1, .max = 1024, .def = "16",
 	  .components = CFG_C_ENGINE,
 	  .doc = "applied versions kept for rollback" },
+	{ .key = "reload.state_dir", .type = CFG_T_STRING, .offset = AT(reload.state_dir),
+	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = check_state_dir, .components = CFG_C_ENGINE,
+	  .doc = "where the version counter and the history survive restarts (one subdirectory "
+		 "per configuration file)" },
+	{ .key = "reload.start_invalid", .type = CFG_T_ENUM, .offset = AT(reload.start_invalid),
+	  .values = start_invalid_values, .def = "\"last-good\"", .components = CFG_C_ENGINE,
+	  .doc = "when the file is invalid at startup: refuse to start (exit 1), or start with the "
+		 "last applied version from reload.state_dir" },
 };
 
 const size_t cfg_n_settings = sizeof(cfg_settings) / sizeof(cfg_settings[0]);
@@ -676,7 +749,9 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 	case CFG_T_CIDR: fputs("`a.b.c.d/len` or `IPv6/len`", out); break;
 	case CFG_T_IFNAME: fputs("1 to 15 characters, no `/`, `:` or whitespace", out); break;
 	case CFG_T_STRLIST:
-		fputs(s->check == cfg_check_peer ? "`NAME=ADDRESS`, NAME a CN or SAN" : "CN or SAN", out);
+		fputs(s->check == cfg_check_peer ? "`NAME=ADDRESS`, NAME as an allowed_peers entry"
+						 : "`NAME`, `dns:`, `ip:`, `cn:`, `email:`, `sha256:`, `spki:`",
+		      out);
 		break;
 	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
 	default:
@@ -686,6 +761,10 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
 		else if (s->check == cfg_check_tls_groups)
 			fputs("`X25519`, `X448`, `P-256`, `P-384`, `P-521`, joined by `:`", out);
+		else if (s->check == check_user)
+			fputs("a user name", out);
+		else if (s->check == check_state_dir)
+			fputs("absolute path", out);
 		break;
 	}
 }
@@ -725,23 +804,99 @@ static void schema_components(const struct cfg_setting *s, FILE *out)
 	}
 }
 
+/* The cells of row s, in Markdown (code in backticks). */
+static void schema_cells(const struct cfg_setting *s, char **type, char **def, char **range, char **doc)
+{
+	size_t n;
+	FILE *f;
+
+	f = open_memstream(type, &n);
+	fprintf(f, "%s%s", type_name(s), (s->flags & CFG_F_SECRET) ? ", **secret**" : "");
+	fclose(f);
+	f = open_memstream(def, &n);
+	schema_default(s, f);
+	fclose(f);
+	f = open_memstream(range, &n);
+	schema_range(s, f);
+	fclose(f);
+	f = open_memstream(doc, &n);
+	fputs(s->doc, f);
+	if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
+		fprintf(f, " (only used when %s)", cfg_required_text(s->scope));
+	fclose(f);
+}
+
 void cfg_print_schema(FILE *out)
 {
 	fputs("| key | type | default | range / values | change | applied by | description |\n"
 	      "|---|---|---|---|---|---|---|\n", out);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
+		char *type, *def, *range, *doc;
 
-		fprintf(out, "| `%s` | %s%s | ", s->key, type_name(s),
-			(s->flags & CFG_F_SECRET) ? ", **secret**" : "");
-		schema_default(s, out);
-		fputs(" | ", out);
-		schema_range(s, out);
-		fprintf(out, " | %s | ", (s->flags & CFG_F_RESTART) ? "restart" : "hot");
+		schema_cells(s, &type, &def, &range, &doc);
+		fprintf(out, "| `%s` | %s | %s | %s | %s | ", s->key, type, def, range,
+			(s->flags & CFG_F_RESTART) ? "restart" : "hot");
 		schema_components(s, out);
-		fprintf(out, " | %s", s->doc);
-		if (s->scope != CFG_REQ_NEVER && s->scope != s->required)
-			fprintf(out, " (only used when %s)", cfg_required_text(s->scope));
-		fputs(" |\n", out);
+		fprintf(out, " | %s |\n", doc);
+		free(type);
+		free(def);
+		free(range);
+		free(doc);
 	}
 }
+
+/* Markdown cell text as roff: `code` and **strong** in bold, roff's
+ * special characters escaped. */
+static void roff_text(FILE *out, const char *md)
+{
+	bool bold = false;
+
+	for (const char *p = md; *p; p++) {
+		if (*p == '`' || (p[0] == '*' && p[1] == '*')) {
+			fputs(bold ? "\\fR" : "\\fB", out);
+			bold = !bold;
+			if (*p == '*')
+				p++;
+		} else if (*p == '\\') {
+			fputs("\\e", out);
+		} else if (*p == '-') {
+			fputs("\\-", out);
+		} else if (!strncmp(p, "\u2014", 3)) {
+			fputs("\\(em", out);
+			p += 2;
+		} else {
+			fputc(*p, out);
+		}
+	}
+	if (bold)
+		fputs("\\fR", out);
+}
+
+void cfg_print_schema_man(FILE *out)
+{
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		char *type, *def, *range, *doc;
+
+		schema_cells(s, &type, &def, &range, &doc);
+		fputs(".TP\n.B ", out);
+		roff_text(out, s->key);
+		fputs("\n", out);
+		roff_text(out, doc);
+		fputs(".\n.br\nType: ", out);
+		roff_text(out, type);
+		fputs("; default: ", out);
+		roff_text(out, def);
+		if (*range) {
+			fputs("; values: ", out);
+			roff_text(out, range);
+		}
+		fprintf(out, "; %s.\n", (s->flags & CFG_F_RESTART) ? "needs a restart to change" : "hot");
+		free(type);
+		free(def);
+		free(range);
+		free(doc);
+	}
+}
+

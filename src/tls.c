@@ -30,6 +30,7 @@
 #include "config.h"
 #include "frame.h"
 #include "log.h"
+#include "pki.h"
 #include "tls.h"
 
 #define BIT(i) (UINT64_C(1) << (i))
@@ -209,42 +210,13 @@ static void ctx_err(const struct config *c, struct cfg_errors *errs, const char 
 	ERR_clear_error();
 }
 
-/* Whether x carries name as its CN or as a DNS, email or IP SAN. */
+/* Whether x is what the allowed_peers entry name says (pki.h). */
 static bool cert_has_name(X509 *x, const char *name)
 {
-	unsigned char ip[16];
-	int iplen = inet_pton(AF_INET, name, ip) == 1 ? 4 : inet_pton(AF_INET6, name, ip) == 1 ? 16 : 0;
-	size_t nlen = strlen(name);
-	bool found = false;
+	struct pki_name n;
+	const char *why;
 
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; gens && !found && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		const ASN1_STRING *v = NULL;
-
-		if (g->type == GEN_DNS || g->type == GEN_EMAIL)
-			v = g->d.ia5;
-		else if (g->type == GEN_IPADD)
-			v = g->d.iPAddress;
-		if (!v)
-			continue;
-		const unsigned char *d = ASN1_STRING_get0_data(v);
-		size_t dlen = (size_t)ASN1_STRING_length(v);
-		if (g->type == GEN_IPADD)
-			found = iplen && dlen == (size_t)iplen && memcmp(d, ip, dlen) == 0;
-		else /* an embedded NUL makes the lengths differ */
-			found = dlen == nlen && strncasecmp((const char *)d, name, nlen) == 0;
-	}
-	GENERAL_NAMES_free(gens);
-
-	X509_NAME *subj = X509_get_subject_name(x);
-	for (int i = -1; !found && (i = X509_NAME_get_index_by_NID(subj, NID_commonName, i)) >= 0;) {
-		unsigned char *cn = NULL;
-		int n = ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
-		found = n >= 0 && (size_t)n == nlen && strncasecmp((const char *)cn, name, nlen) == 0;
-		OPENSSL_free(cn);
-	}
-	return found;
+	return pki_name_parse(name, &n, &why) == 0 && pki_name_match(&n, x);
 }
 
 /* allowed_peers on a server; anything goes on a client or when empty. */
@@ -256,6 +228,25 @@ static bool peer_listed(const struct tls_ctx *t, X509 *x)
 		if (cert_has_name(x, t->allowed_peers[i]))
 			return true;
 	return false;
+}
+
+/* What the chain checks forgive: a CRL past its nextUpdate under
+ * tunnel.crl_expired = "warn" (its revocations still apply; the loader has
+ * warned), and no CRL for the anchor itself (ca_file trusts it: revoking
+ * an anchor is taking it out of ca_file; with tunnel.trust = "partial" its
+ * issuer's CRL could not even be verified).  Every other error stands. */
+static int chain_ok(const struct tls_ctx *t, int ok, X509_STORE_CTX *xs)
+{
+	int err = X509_STORE_CTX_get_error(xs), depth = X509_STORE_CTX_get_error_depth(xs);
+
+	if (ok || !t)
+		return ok;
+	if ((err == X509_V_ERR_CRL_HAS_EXPIRED && t->crl_expired_ok) ||
+	    (err == X509_V_ERR_UNABLE_TO_GET_CRL && depth == sk_X509_num(X509_STORE_CTX_get0_chain(xs)) - 1)) {
+		X509_STORE_CTX_set_error(xs, X509_V_OK);
+		return 1;
+	}
+	return ok;
 }
 
 /* OpenSSL has checked the chain, the purpose and (on a client) the server
@@ -270,6 +261,7 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	X509 *x = X509_STORE_CTX_get_current_cert(xs);
 	char name[256];
 
+	ok = chain_ok(t, ok, xs);
 	if (!ok || !t || X509_STORE_CTX_get_error_depth(xs) != 0 || !x || peer_listed(t, x))
 		return ok;
 	X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
@@ -334,6 +326,36 @@ out:
 	return ok;
 }
 
+/* tunnel.crl_file into the store, checked for every certificate of a
+ * peer's chain: a CA of the chain without a CRL refuses the peer (the
+ * loader warns about such a CA). */
+static bool load_crls(SSL_CTX *ctx, const struct config *c, struct cfg_errors *errs)
+{
+	STACK_OF(X509_CRL) *crls;
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	bool ok = true;
+
+	if (!c->crl.data)
+		return true;
+	crls = pki_pem_crls(c->crl.data, c->crl.len);
+	if (!crls) {
+		ctx_err(c, errs, "tunnel.crl_file", c->tunnel.crl_file, "contains no PEM CRL (or a damaged one)");
+		return false;
+	}
+	for (int i = 0; ok && i < sk_X509_CRL_num(crls); i++)
+		if (X509_STORE_add_crl(store, sk_X509_CRL_value(crls, i)) != 1) {
+			if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+				ERR_clear_error();
+				continue;
+			}
+			ctx_err(c, errs, "tunnel.crl_file", c->tunnel.crl_file, "CRL not usable");
+			ok = false;
+		}
+	sk_X509_CRL_pop_free(crls, X509_CRL_free);
+	X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	return ok;
+}
+
 static bool load_ca(SSL_CTX *ctx, const struct config *c, struct cfg_errors *errs)
 {
 	STACK_OF(X509) *cas = tls_pem_certs(c->ca.data, c->ca.len);
@@ -354,7 +376,24 @@ static bool load_ca(SSL_CTX *ctx, const struct config *c, struct cfg_errors *err
 			ok = false;
 		}
 	sk_X509_pop_free(cas, X509_free);
-	return ok;
+	/* tunnel.trust = "partial": any certificate of ca_file ends a chain */
+	if (c->tunnel.trust == CFG_TRUST_PARTIAL)
+		X509_VERIFY_PARAM_set_flags(SSL_CTX_get0_param(ctx), X509_V_FLAG_PARTIAL_CHAIN);
+	return ok && load_crls(ctx, c, errs);
+}
+
+/* The chain the handshake sends: cert_file's certificates completed from
+ * ca_file, without the root (the peer has it; sending it only costs
+ * bytes).  Built once here rather than at every handshake. */
+static bool build_chain(SSL_CTX *ctx, const struct config *c, struct cfg_errors *errs)
+{
+	if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_UNTRUSTED | SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+						  SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+						  SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0) {
+		ctx_err(c, errs, "tunnel.cert_file", c->tunnel.cert_file, "cannot build the certificate chain");
+		return false;
+	}
+	return true;
 }
 
 static bool is_ip(const char *s)
@@ -471,6 +510,7 @@ struct tls_ctx *tls_ctx_new(const struct config *c, struct cfg_errors *errs)
 	pthread_once(&ctx_index_once, ctx_index_init);
 	t->refs = 1;
 	t->server = c->mode == CFG_MODE_SERVER;
+	t->crl_expired_ok = c->tunnel.crl_expired == CFG_CRL_EXPIRED_WARN;
 	t->n_allowed_peers = c->tunnel.allowed_peers.n;
 	t->allowed_peers = xcalloc(t->n_allowed_peers + 1, sizeof(char *));
 	for (size_t i = 0; i < t->n_allowed_peers; i++)
@@ -488,7 +528,7 @@ struct tls_ctx *tls_ctx_new(const struct config *c, struct cfg_errors *errs)
 		return NULL;
 	}
 	if (!set_policy(ctx, t, c, errs) || !load_identity(ctx, c, errs) || !load_ca(ctx, c, errs) ||
-	    SSL_CTX_set_ex_data(ctx, ctx_index, t) != 1) {
+	    !build_chain(ctx, c, errs) || SSL_CTX_set_ex_data(ctx, ctx_index, t) != 1) {
 		SSL_CTX_free(ctx);
 		tls_ctx_free_data(NULL, t, NULL, 0, 0, NULL);
 		ERR_clear_error();
@@ -535,6 +575,11 @@ fail:
 	return NULL;
 }
 
+static int admit_cb(int ok, X509_STORE_CTX *xs)
+{
+	return chain_ok(X509_STORE_CTX_get_app_data(xs), ok, xs);
+}
+
 bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain)
 {
 	X509_STORE_CTX *xs;
@@ -552,6 +597,8 @@ bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chai
 	if (X509_STORE_CTX_set_default(xs, t->server ? "ssl_client" : "ssl_server") != 1 ||
 	    X509_VERIFY_PARAM_set1(X509_STORE_CTX_get0_param(xs), SSL_CTX_get0_param(t->ctx)) != 1)
 		goto out;
+	X509_STORE_CTX_set_app_data(xs, (void *)t);
+	X509_STORE_CTX_set_verify_cb(xs, admit_cb);
 	ok = X509_verify_cert(xs) == 1 && peer_listed(t, peer);
 out:
 	X509_STORE_CTX_free(xs);

@@ -27,12 +27,14 @@ struct tls_ctx {
 	int refs;               /* atomic */
 	SSL_CTX *ctx;
 	bool server;
-	/* server: names a peer certificate must carry (CN or SAN); empty = any */
+	/* server: tunnel.allowed_peers (pki.h: what each entry matches); empty = any */
 	char **allowed_peers;
 	size_t n_allowed_peers;
 	/* client: tunnel.server_name; is_ip selects IP-SAN matching and no SNI */
 	char *server_name;
 	bool server_name_is_ip;
+	/* tunnel.crl_expired = "warn": a CRL past its nextUpdate still applies */
+	bool crl_expired_ok;
 };
 
 /* Build the context for c's mode.  NULL with errors added (key

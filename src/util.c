@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "util.h"
@@ -117,18 +118,74 @@ void sbuf_free(struct sbuf *b)
 	b->len = b->cap = 0;
 }
 
-int read_file(const char *path, unsigned char **data, size_t *len)
+void free_wiped(void *p, size_t n)
+{
+	if (p)
+		OPENSSL_cleanse(p, n);
+	free(p);
+}
+
+void sbuf_wipe(struct sbuf *b)
+{
+	free_wiped(b->s, b->cap);
+	b->s = NULL;
+	b->len = b->cap = 0;
+}
+
+/* The refusal for a file of mode m that is not a regular file. */
+static int not_regular(mode_t m)
+{
+	if (S_ISDIR(m))
+		return READ_E_DIR;
+	if (S_ISFIFO(m))
+		return READ_E_FIFO;
+	if (S_ISSOCK(m))
+		return READ_E_SOCKET;
+	return READ_E_DEVICE;
+}
+
+int read_file(const char *path, size_t max, unsigned char **data, size_t *len)
+{
+	return read_file_stat(path, max, data, len, NULL);
+}
+
+int read_file_stat(const char *path, size_t max, unsigned char **data, size_t *len, struct stat *out_st)
 {
 	int ret = -EIO;
 	unsigned char *buf = NULL;
 	size_t cap = 0, n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	if (out_st)
+		*out_st = st;
+	if (!S_ISREG(st.st_mode)) {
+		ret = not_regular(st.st_mode);
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		ret = READ_E_TOOBIG;
+		goto out;
+	}
+	/* st_size is a hint (a file in /proc says 0, a file may grow): read
+	 * until EOF, but never more than max + 1 bytes. */
+	cap = (size_t)st.st_size < 4096 ? 4096 : (size_t)st.st_size + 1;
+	if (cap > max + 1)
+		cap = max + 1;
+	buf = xmalloc(cap + 1);
 	for (;;) {
-		if (cap - n < 4096) {
-			cap = cap ? cap * 2 : 8192;
+		if (n == cap) {
+			if (cap == max + 1) {
+				ret = READ_E_TOOBIG;
+				goto out;
+			}
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
 			buf = xrealloc(buf, cap + 1);
 		}
 		ssize_t r = read(fd, buf + n, cap - n);
@@ -142,17 +199,36 @@ int read_file(const char *path, unsigned char **data, size_t *len)
 			break;
 		n += (size_t)r;
 	}
-	if (!buf)
-		buf = xmalloc(1);
+	if (n > max) {
+		ret = READ_E_TOOBIG;
+		goto out;
+	}
 	buf[n] = '\0';
 	*data = buf;
 	*len = n;
 	buf = NULL;
 	ret = 0;
 out:
-	free(buf);
+	free_wiped(buf, n);
 	close(fd);
 	return ret;
+}
+
+int read_file_refused(int r)
+{
+	return r <= READ_E_DIR && r >= READ_E_TOOBIG;
+}
+
+void read_file_error(int r, size_t max, struct sbuf *out)
+{
+	switch (r) {
+	case READ_E_DIR: sbuf_add(out, "is a directory, not a regular file"); break;
+	case READ_E_FIFO: sbuf_add(out, "is a FIFO, not a regular file"); break;
+	case READ_E_SOCKET: sbuf_add(out, "is a socket, not a regular file"); break;
+	case READ_E_DEVICE: sbuf_add(out, "is a device, not a regular file"); break;
+	case READ_E_TOOBIG: sbuf_printf(out, "is larger than %zu bytes", max); break;
+	default: sbuf_printf(out, "cannot read file: %s", strerror(r < 0 ? -r : r)); break;
+	}
 }
 
 void sha256(const void *data, size_t len, uint8_t out[SHA256_LEN])

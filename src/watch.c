@@ -45,7 +45,8 @@
 
 /* What one configuration asks the watcher to follow. */
 struct watch_set {
-	char **files; /* the config file, its includes, then cert, key, ca (when set) */
+	char **files; /* the config file, its includes, then the named files (when set) */
+	size_t *max;  /* the size limit of each (CFG_FILE_MAX, CFG_PEM_MAX) */
 	size_t n_files;
 	unsigned debounce_ms;
 	bool enabled;
@@ -130,14 +131,17 @@ static void set_free(struct watch_set *s)
 	for (size_t i = 0; i < s->n_files; i++)
 		free(s->files[i]);
 	free(s->files);
+	free(s->max);
 	free(s);
 }
 
-static void set_add(struct watch_set *s, const char *path)
+static void set_add(struct watch_set *s, const char *path, size_t max)
 {
 	if (!path || !*path)
 		return;
 	s->files = xrealloc(s->files, (s->n_files + 1) * sizeof(*s->files));
+	s->max = xrealloc(s->max, (s->n_files + 1) * sizeof(*s->max));
+	s->max[s->n_files] = max;
 	s->files[s->n_files++] = xstrdup(path);
 }
 
@@ -148,12 +152,12 @@ static struct watch_set *set_from_config(const struct config *c)
 
 	s->enabled = c->reload.watch;
 	s->debounce_ms = c->reload.debounce_ms < 0 ? 0 : (unsigned)c->reload.debounce_ms;
-	set_add(s, c->path);
+	set_add(s, c->path, CFG_FILE_MAX);
 	for (size_t i = 0; i < c->n_includes; i++)
-		set_add(s, c->includes[i].path);
-	set_add(s, c->tunnel.cert_file);
-	set_add(s, c->tunnel.key_file);
-	set_add(s, c->tunnel.ca_file);
+		set_add(s, c->includes[i].path, CFG_FILE_MAX);
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if (cfg_settings[i].flags & CFG_F_FILE)
+			set_add(s, *(char *const *)(const void *)((const char *)c + cfg_settings[i].offset), CFG_PEM_MAX);
 	return s;
 }
 
@@ -456,12 +460,12 @@ static void fp_config(const struct config *c, uint8_t out[SHA256_LEN])
 	fp_item(&b, c->text, c->text_len);
 	for (size_t i = 0; i < c->n_includes; i++)
 		fp_item(&b, c->includes[i].blob.data, c->includes[i].blob.len);
-	if (c->tunnel.cert_file && *c->tunnel.cert_file)
-		fp_item(&b, c->cert.data, c->cert.len);
-	if (c->tunnel.key_file && *c->tunnel.key_file)
-		fp_item(&b, c->key.data, c->key.len);
-	if (c->tunnel.ca_file && *c->tunnel.ca_file)
-		fp_item(&b, c->ca.data, c->ca.len);
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const struct cfg_blob *f = cfg_file_blob(c, s);
+		if (f && cfg_value_is_set(c, s))
+			fp_item(&b, f->data, f->len);
+	}
 	sha256(b.p, b.len, out);
 	free(b.p);
 }
@@ -488,18 +492,35 @@ static int fp_running(struct watch *w, uint8_t out[SHA256_LEN])
 /*
  * Read every file of the current set and fingerprint them.  On success
  * *text and *len hold the configuration file's bytes (malloc'd, the caller
- * frees).  If a file cannot be read returns -1 and sets missing_path.
+ * frees with free_wiped).  A file read_file refuses (a FIFO, a device, a
+ * directory, too large) is not read: its refusal goes into the
+ * fingerprint and *refused is set, so the engine gets to reject it (and
+ * *text stays NULL when it is the configuration file itself).  If a file
+ * cannot be read at all returns -1 and sets missing_path.
  */
-static int fp_disk(struct watch *w, uint8_t out[SHA256_LEN], unsigned char **text, size_t *len)
+static int fp_disk(struct watch *w, uint8_t out[SHA256_LEN], unsigned char **text, size_t *len,
+		   bool *refused)
 {
 	struct bytes b = { 0 };
 	int ret = -1;
 
 	*text = NULL;
+	*refused = false;
 	for (size_t i = 0; i < w->cur->n_files; i++) {
 		unsigned char *data;
 		size_t n;
-		int r = read_file(w->cur->files[i], &data, &n);
+		struct stat st;
+		int r = read_file_stat(w->cur->files[i], w->cur->max[i], &data, &n, &st);
+		if (read_file_refused(r)) {
+			/* which file was refused, and why: another one is news */
+			struct { int64_t r, dev, ino, size, sec, nsec; } id = {
+				r, (int64_t)st.st_dev, (int64_t)st.st_ino, st.st_size, st.st_mtim.tv_sec,
+				st.st_mtim.tv_nsec
+			};
+			*refused = true;
+			fp_item(&b, &id, sizeof(id));
+			continue;
+		}
 		if (r < 0) {
 			w->missing_err = -r;
 			free(w->missing_path);
@@ -511,17 +532,17 @@ static int fp_disk(struct watch *w, uint8_t out[SHA256_LEN], unsigned char **tex
 			*text = data;
 			*len = n;
 		} else {
-			free(data);
+			free_wiped(data, n);
 		}
 	}
 	sha256(b.p, b.len, out);
 	ret = 0;
 out:
 	if (ret < 0) {
-		free(*text);
+		free_wiped(*text, *len);
 		*text = NULL;
 	}
-	free(b.p);
+	free_wiped(b.p, b.cap);
 	return ret;
 }
 
@@ -529,23 +550,32 @@ out:
  * Compare the files with the running snapshot and hand a difference to the
  * engine.  A file of the set that cannot be read (deleted, or between the
  * rm and the cp of a rotation) is not an attempt: FILE_MISSING, logged
- * once, until it is back.  A tentative parse error waits for the re-read
- * debounce_ms later; a counted attempt's fingerprint is remembered so the
- * same bytes are not tried again.  May run commit() of this component
- * (inside engine_reload), which can replace cur or disable the watcher.
+ * once, until it is back.  A file that must not be read (not a regular
+ * file, too large) is an attempt the engine rejects.
+ *
+ * The stability rule: bytes are handed over only when they were read
+ * after a quiet period (quiet: the debounce of an event, which any write
+ * re-arms) or read twice, debounce_ms apart, with the same fingerprint.
+ * A read without a quiet period before it (the safety net) is therefore
+ * only noted, and a parse error after a quiet period is tentative (a
+ * writer may have paused): both are read again debounce_ms later.  A
+ * counted attempt's fingerprint is remembered so the same bytes are not
+ * tried again.  May run commit() of this component (inside engine_reload),
+ * which can replace cur or disable the watcher.
  */
-static void check(struct watch *w, uint64_t now, const char *why)
+static void check(struct watch *w, uint64_t now, const char *why, bool quiet)
 {
 	uint8_t fp[SHA256_LEN], run[SHA256_LEN];
 	unsigned char *text = NULL;
 	size_t len = 0;
 	unsigned debounce_ms = w->cur->debounce_ms;
+	bool refused;
 
 	w->next_safety = now + WATCH_SAFETY_MS;
 	if (!w->cur->enabled || w->cur->n_files == 0)
 		return;
 	sync_dirs(w);
-	if (fp_disk(w, fp, &text, &len) < 0) {
+	if (fp_disk(w, fp, &text, &len, &refused) < 0) {
 		w->missing = true;
 		w->pending = false;
 		note_state(w);
@@ -567,10 +597,18 @@ static void check(struct watch *w, uint64_t now, const char *why)
 		goto out;
 	}
 	bool same_pending = w->pending && memcmp(fp, w->pending_fp, SHA256_LEN) == 0;
-	if (same_pending && now < w->pending_due)
+	if (same_pending && now < w->pending_due && !quiet)
 		goto out; /* the re-read is not due yet */
+	if (!quiet && !same_pending) {
+		log_debug("watch", "event=check reason=%s result=changed_unconfirmed", why);
+		w->pending = true;
+		w->pending_due = now + debounce_ms;
+		memcpy(w->pending_fp, fp, SHA256_LEN);
+		goto out;
+	}
 
-	struct reload_input in = { .text = text, .len = len, .tentative = !same_pending };
+	/* A refused configuration file is read (and refused) by the engine. */
+	struct reload_input in = { .text = text, .len = len, .tentative = !same_pending && !refused };
 	log_debug("watch", "event=check reason=%s result=changed tentative=%d", why, in.tentative);
 	enum reload_result r = engine_reload(w->e, RELOAD_SRC_FILE, &in, NULL);
 	if (r == RELOAD_PARSE_ERROR && in.tentative) {
@@ -583,7 +621,7 @@ static void check(struct watch *w, uint64_t now, const char *why)
 		memcpy(w->last_fp, fp, SHA256_LEN);
 	}
 out:
-	free(text);
+	free_wiped(text, len);
 }
 
 /* ---- the component --------------------------------------------------- */
@@ -675,9 +713,17 @@ uint32_t watch_events(const struct watch *w)
 	return w->events;
 }
 
+/* The names a Kubernetes ConfigMap or Secret volume swaps: "..data",
+ * "..data_tmp" and the "..2024_05_01_12_00_00.123" directories. */
+static bool is_configmap_name(const char *name)
+{
+	return strcmp(name, "..data") == 0 || strcmp(name, "..data_tmp") == 0 ||
+	       (strncmp(name, "..", 2) == 0 && name[2] >= '0' && name[2] <= '9');
+}
+
 static bool name_matters(const struct wdir *d, const char *name)
 {
-	if (!*name || strncmp(name, "..", 2) == 0) /* the directory itself; a ConfigMap swap */
+	if (!*name || is_configmap_name(name)) /* the directory itself; a ConfigMap swap */
 		return true;
 	for (size_t i = 0; i < d->n_names; i++)
 		if (strcmp(d->names[i], name) == 0)
@@ -702,8 +748,8 @@ static bool handle_one(struct watch *w, const struct inotify_event *ev, uint64_t
 	unsigned debounce_ms = w->cur->debounce_ms;
 	char q[NAME_MAX * 4 + 8];
 
-	w->events++;
 	if (ev->mask & IN_Q_OVERFLOW) {
+		w->events++;
 		log_warning("watch", "event=inotify_overflow action=rescan");
 		debounce_event(&w->db, now, debounce_ms, true);
 		return true;
@@ -719,8 +765,9 @@ static bool handle_one(struct watch *w, const struct inotify_event *ev, uint64_t
 	}
 	if (!name_matters(d, name))
 		return false;
+	w->events++;
 	bool arming = (ev->mask & WATCH_ARMING) ||
-		      ((ev->mask & IN_CREATE) && (strncmp(name, "..", 2) == 0 || is_symlink(d, name)));
+		      ((ev->mask & IN_CREATE) && (is_configmap_name(name) || is_symlink(d, name)));
 	log_debug("watch", "event=inotify name=%s mask=0x%x arming=%d",
 		  log_quote(name, q, sizeof(q)), (unsigned)ev->mask, arming);
 	debounce_event(&w->db, now, debounce_ms, arming);
@@ -787,10 +834,10 @@ void watch_tick(struct watch *w, uint64_t now_ms)
 		w->next_safety = now_ms + WATCH_SAFETY_MS;
 	if (debounce_due(&w->db, now_ms)) {
 		debounce_clear(&w->db);
-		check(w, now_ms, "event");
+		check(w, now_ms, "event", true);
 	} else if (w->pending && now_ms >= w->pending_due) {
-		check(w, now_ms, "reread");
+		check(w, now_ms, "reread", false);
 	} else if (now_ms >= w->next_safety) {
-		check(w, now_ms, "safety_net");
+		check(w, now_ms, "safety_net", false);
 	}
 }

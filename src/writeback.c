@@ -3,15 +3,18 @@
  * writeback.c - splice SNMP-set values into the configuration file's bytes
  * and replace the file atomically.
  *
- * The splice reads the running file with a small libconfig tokenizer
- * (comments, strings, @include lines, brackets) only to find where a value
- * stands or where a group closes; every byte it does not replace is copied
- * as it was.  It never decides whether a value is valid: the candidate it
- * builds goes through the engine like any edit.  It must never write into
- * an @include'd file.
+ * The splice reads the running file with cfglex (libconfig's own rules
+ * for comments, strings and @include directives) only to find where a
+ * value stands or where a group closes; every byte it does not replace is
+ * copied as it was.  Then it loads what it built and checks that exactly
+ * the edited settings changed, to their new values: a splice that missed
+ * (a value inside a comment, a group nested wrongly) is refused, never
+ * handed on.  Whether a value is valid is the engine's business.  It must
+ * never write into an @include'd file.
  */
 #include "writeback.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -21,107 +24,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cfglex.h"
 #include "config.h"
-
-/* ---- a libconfig tokenizer --------------------------------------------- */
-
-enum tok_type { T_END, T_NAME, T_STRING, T_PUNCT };
-
-struct tok {
-	enum tok_type type;
-	size_t start, end; /* [start, end) in the text */
-	int line;          /* 1-based */
-	char c;            /* T_PUNCT: the character */
-};
-
-struct scanner {
-	const char *s;
-	size_t len, pos;
-	int line;
-};
-
-static bool is_punct(char c)
-{
-	return c && strchr("=:;,{}[]()", c) != NULL;
-}
-
-/* Skip white space, comments and @directive lines. */
-static void skip_blank(struct scanner *sc)
-{
-	while (sc->pos < sc->len) {
-		char c = sc->s[sc->pos];
-		char d = sc->pos + 1 < sc->len ? sc->s[sc->pos + 1] : '\0';
-
-		if (c == '\n') {
-			sc->line++;
-			sc->pos++;
-		} else if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v') {
-			sc->pos++;
-		} else if (c == '#' || c == '@' || (c == '/' && d == '/')) {
-			while (sc->pos < sc->len && sc->s[sc->pos] != '\n')
-				sc->pos++;
-		} else if (c == '/' && d == '*') {
-			sc->pos += 2;
-			while (sc->pos < sc->len && !(sc->s[sc->pos] == '*' && sc->pos + 1 < sc->len &&
-						       sc->s[sc->pos + 1] == '/')) {
-				if (sc->s[sc->pos] == '\n')
-					sc->line++;
-				sc->pos++;
-			}
-			sc->pos = sc->pos + 2 < sc->len ? sc->pos + 2 : sc->len;
-		} else {
-			return;
-		}
-	}
-}
-
-static struct tok next_tok(struct scanner *sc)
-{
-	struct tok t = { .type = T_END };
-
-	skip_blank(sc);
-	t.start = t.end = sc->pos;
-	t.line = sc->line;
-	if (sc->pos >= sc->len)
-		return t;
-	char c = sc->s[sc->pos];
-	if (c == '"') {
-		t.type = T_STRING;
-		sc->pos++;
-		while (sc->pos < sc->len && sc->s[sc->pos] != '"') {
-			if (sc->s[sc->pos] == '\\' && sc->pos + 1 < sc->len)
-				sc->pos++;
-			if (sc->s[sc->pos] == '\n')
-				sc->line++;
-			sc->pos++;
-		}
-		if (sc->pos < sc->len)
-			sc->pos++;
-	} else if (is_punct(c)) {
-		t.type = T_PUNCT;
-		t.c = c;
-		sc->pos++;
-	} else {
-		t.type = T_NAME;
-		while (sc->pos < sc->len) {
-			char x = sc->s[sc->pos], y = sc->pos + 1 < sc->len ? sc->s[sc->pos + 1] : '\0';
-			if (x == ' ' || x == '\t' || x == '\r' || x == '\n' || x == '\f' || x == '\v' ||
-			    x == '"' || x == '#' || is_punct(x) || (x == '/' && (y == '/' || y == '*')))
-				break;
-			sc->pos++;
-		}
-		if (sc->pos == t.start)
-			sc->pos++; /* always make progress */
-	}
-	t.end = sc->pos;
-	return t;
-}
-
-static struct tok peek_tok(const struct scanner *sc)
-{
-	struct scanner copy = *sc;
-	return next_tok(&copy);
-}
 
 /* ---- where settings and groups stand ---------------------------------- */
 
@@ -148,6 +52,7 @@ struct layout {
 	struct group_place grp[MAX_FOUND];
 	size_t n_grp;
 	bool overflow;
+	const char *unterminated; /* the text ends inside a comment, string or directive */
 };
 
 static void copy_name(char dst[NAME_LEN], const char *s, size_t start, size_t end)
@@ -158,11 +63,37 @@ static void copy_name(char dst[NAME_LEN], const char *s, size_t start, size_t en
 	dst[n] = '\0';
 }
 
+static bool is_open(const struct cfglex_tok *t)
+{
+	return t->kind == CFGLEX_PUNCT && (t->c == '{' || t->c == '[' || t->c == '(');
+}
+
+/* The next token that is not an @include directive: an included file's
+ * settings are not in this text, and the directive is only the
+ * "@include" and its quoted name (libconfig reads on after it, so a
+ * closing brace may follow on the same line). */
+static struct cfglex_tok next_tok(struct cfglex *lx)
+{
+	struct cfglex_tok t;
+
+	do
+		t = cfglex_next(lx);
+	while (t.kind == CFGLEX_INCLUDE);
+	return t;
+}
+
+static struct cfglex_tok peek_tok(const struct cfglex *lx)
+{
+	struct cfglex copy = *lx;
+
+	return next_tok(&copy);
+}
+
 /* Tokenize text and note every setting of depth 0 or 1 and every
  * top-level group. */
 static void scan_layout(const char *text, size_t len, struct layout *L)
 {
-	struct scanner sc = { .s = text, .len = len, .line = 1 };
+	struct cfglex lx;
 	struct {
 		char kind;  /* '{', '[', '(' */
 		int group;  /* index in L->grp for a top-level group, else -1 */
@@ -170,23 +101,24 @@ static void scan_layout(const char *text, size_t len, struct layout *L)
 	int depth = 0;
 
 	memset(L, 0, sizeof(*L));
+	cfglex_init(&lx, text, len);
 	for (;;) {
-		struct tok t = next_tok(&sc);
-		if (t.type == T_END)
+		struct cfglex_tok t = next_tok(&lx);
+		if (t.kind == CFGLEX_END)
 			break;
 		bool setting_ctx = depth == 0 || stack[depth - 1].kind == '{';
-		if (setting_ctx && t.type == T_NAME) {
-			struct tok sep = peek_tok(&sc);
-			if (sep.type != T_PUNCT || (sep.c != '=' && sep.c != ':'))
+		if (setting_ctx && t.kind == CFGLEX_WORD) {
+			struct cfglex_tok sep = peek_tok(&lx);
+			if (sep.kind != CFGLEX_PUNCT || (sep.c != '=' && sep.c != ':'))
 				continue;
-			next_tok(&sc);
-			struct tok v = next_tok(&sc);
+			next_tok(&lx);
+			struct cfglex_tok v = next_tok(&lx);
 			const char *group = NULL;
 			if (depth == 0)
 				group = "";
 			else if (depth == 1 && stack[0].group >= 0)
 				group = L->grp[stack[0].group].name;
-			if (v.type == T_PUNCT && (v.c == '{' || v.c == '[' || v.c == '(')) {
+			if (is_open(&v)) {
 				if (depth >= MAX_DEPTH) {
 					L->overflow = true;
 					return;
@@ -207,11 +139,11 @@ static void scan_layout(const char *text, size_t len, struct layout *L)
 				depth++;
 				continue;
 			}
-			if (v.type == T_STRING) {
-				while (peek_tok(&sc).type == T_STRING)
-					v.end = next_tok(&sc).end;
+			if (v.kind == CFGLEX_STRING) {
+				while (peek_tok(&lx).kind == CFGLEX_STRING)
+					v.end = next_tok(&lx).end;
 			}
-			if (group && (v.type == T_NAME || v.type == T_STRING)) {
+			if (group && (v.kind == CFGLEX_WORD || v.kind == CFGLEX_STRING)) {
 				if (L->n_set == MAX_FOUND) {
 					L->overflow = true;
 					return;
@@ -226,9 +158,9 @@ static void scan_layout(const char *text, size_t len, struct layout *L)
 			}
 			continue;
 		}
-		if (t.type != T_PUNCT)
+		if (t.kind != CFGLEX_PUNCT)
 			continue;
-		if (t.c == '{' || t.c == '[' || t.c == '(') {
+		if (is_open(&t)) {
 			if (depth >= MAX_DEPTH) {
 				L->overflow = true;
 				return;
@@ -242,6 +174,7 @@ static void scan_layout(const char *text, size_t len, struct layout *L)
 				L->grp[stack[depth].group].close = t.start;
 		}
 	}
+	L->unterminated = lx.unterminated;
 }
 
 /* ---- splicing ---------------------------------------------------------- */
@@ -310,6 +243,75 @@ static const char *group_elsewhere(const struct config *c, const char *group, in
 	return NULL;
 }
 
+/* The edit of key in edits, or NULL. */
+static const struct wb_edit *edit_of(const struct wb_edit *edits, size_t n, const char *key)
+{
+	for (size_t e = 0; e < n; e++)
+		if (strcmp(edits[e].key, key) == 0)
+			return &edits[e];
+	return NULL;
+}
+
+/*
+ * Parse the spliced bytes and check that they say what was asked: each
+ * edited setting has its new value, every other one the value it had in
+ * c.  A candidate that does not parse, or is invalid because of a setting
+ * that was not edited (an unknown key: a value that landed in the wrong
+ * group), is the splice's fault: refused.  One that is invalid because
+ * of an edited value is left to the engine, which says why.  0, or -1
+ * with the reason in errs.
+ */
+static int verify(const struct config *c, const struct wb_edit *edits, size_t n, const struct sbuf *out,
+		  struct cfg_errors *errs)
+{
+	struct cfg_errors lerr = { 0 };
+	struct config *nc = NULL;
+	struct sbuf got = { 0 }, first = { 0 };
+	size_t n0 = errs->n;
+
+	enum cfg_status st = cfg_parse(c->path, out->s ? out->s : "", out->len, &nc, &lerr);
+	const struct cfg_error *broken = NULL;
+	if (st == CFG_ERR_PARSE && lerr.n)
+		broken = &lerr.v[0];
+	/* Invalid because of a setting that was not edited (an unknown key,
+	 * a key in the wrong group): the splice put it there. */
+	for (size_t k = 0; st == CFG_ERR_INVALID && !broken && k < lerr.n; k++)
+		if (lerr.v[k].key && !edit_of(edits, n, lerr.v[k].key))
+			broken = &lerr.v[k];
+	if (broken) {
+		cfg_error_format(broken, &first);
+		cfg_errors_add(errs, c->path, 0, NULL, NULL,
+			       "writing the value back would break the file (%s); nothing was written",
+			       sbuf_str(&first));
+		goto out;
+	}
+	if (st != CFG_OK)
+		goto out; /* the engine will reject it and say why */
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const struct wb_edit *e = edit_of(edits, n, s->key);
+
+		if (e) {
+			sbuf_reset(&got);
+			cfg_value_format(nc, s, true, &got);
+		}
+		if (e && strcmp(sbuf_str(&got), e->value) != 0)
+			cfg_errors_add(errs, c->path, c->line[i], s->key, e->value,
+				       "the edited file would still read %s (the value could not be "
+				       "written where libconfig reads it); nothing was written",
+				       sbuf_str(&got));
+		else if (!e && !cfg_value_equal(c, nc, s))
+			cfg_errors_add(errs, c->path, 0, s->key, NULL,
+				       "writing the value back would change this setting too; nothing was written");
+	}
+out:
+	cfg_unref(nc);
+	cfg_errors_free(&lerr);
+	sbuf_free(&got);
+	sbuf_free(&first);
+	return errs->n > n0 ? -1 : 0;
+}
+
 int wb_splice(const struct config *c, const struct wb_edit *edits, size_t n, struct sbuf *out,
 	      struct cfg_errors *errs)
 {
@@ -323,9 +325,11 @@ int wb_splice(const struct config *c, const struct wb_edit *edits, size_t n, str
 
 	sbuf_reset(out);
 	scan_layout(text, len, L);
-	if (L->overflow) {
+	if (L->overflow || L->unterminated) {
 		cfg_errors_add(errs, c->path, 0, NULL, NULL,
-			       "the file is too deeply nested or too long to be written back");
+			       L->overflow ? "the file is too deeply nested or too long to be written back"
+					   : "the file ends inside an unterminated %s; it cannot be written back",
+			       L->unterminated);
 		goto out;
 	}
 	for (size_t e = 0; e < n; e++) {
@@ -453,7 +457,7 @@ int wb_splice(const struct config *c, const struct wb_edit *edits, size_t n, str
 			sbuf_add(out, "\n");
 		sbuf_add(out, tail.s);
 	}
-	ret = 0;
+	ret = verify(c, edits, n, out, errs);
 out:
 	if (ret < 0)
 		sbuf_reset(out);
@@ -467,17 +471,38 @@ out:
 
 /* ---- can it be written back ------------------------------------------- */
 
-/* Whether the file at path holds exactly len bytes of data. */
-static int same_on_disk(const char *path, const void *data, size_t len)
+static void stamp_of(const struct stat *st, struct wb_stamp *s)
+{
+	*s = (struct wb_stamp){
+		.valid = true,
+		.dev = st->st_dev,
+		.ino = st->st_ino,
+		.size = st->st_size,
+		.mtime = st->st_mtim,
+	};
+}
+
+static bool stamp_equal(const struct wb_stamp *a, const struct wb_stamp *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
+}
+
+/* Whether the file at path holds exactly len bytes of data (1, 0, or a
+ * read_file error), and its stamp as read when stamp is not NULL. */
+static int same_on_disk(const char *path, const void *data, size_t len, struct wb_stamp *stamp)
 {
 	unsigned char *disk = NULL;
 	size_t dlen = 0;
-	int r = read_file(path, &disk, &dlen);
+	struct stat st;
+	int r = read_file_stat(path, CFG_FILE_MAX, &disk, &dlen, &st);
 
 	if (r < 0)
 		return r;
 	r = dlen == len && (len == 0 || memcmp(disk, data, len) == 0);
-	free(disk);
+	if (stamp)
+		stamp_of(&st, stamp);
+	free_wiped(disk, dlen);
 	return r;
 }
 
@@ -494,15 +519,18 @@ static char *dir_of(const char *path)
 	return d;
 }
 
-enum wb_refusal wb_check(const struct config *c, struct cfg_errors *errs)
+enum wb_refusal wb_check(const struct config *c, struct wb_stamp *stamp, struct cfg_errors *errs)
 {
 	enum wb_refusal ret = WB_OK;
 	char *target = NULL, *dir = NULL;
-	int r = same_on_disk(c->path, c->text, c->text_len);
+	struct sbuf why = { 0 };
+	int r = same_on_disk(c->path, c->text, c->text_len, stamp);
 
 	if (r < 0) {
-		cfg_errors_add(errs, c->path, 0, NULL, NULL,
-			       "cannot be read (%s); SNMP changes are not written back", strerror(-r));
+		read_file_error(r, CFG_FILE_MAX, &why);
+		cfg_errors_add(errs, c->path, 0, NULL, NULL, "%s; SNMP changes are not written back",
+			       sbuf_str(&why));
+		sbuf_free(&why);
 		return WB_DIFFERS;
 	}
 	if (r == 0) {
@@ -513,7 +541,7 @@ enum wb_refusal wb_check(const struct config *c, struct cfg_errors *errs)
 	}
 	for (size_t k = 0; k < c->n_includes; k++) {
 		const struct cfg_file *f = &c->includes[k];
-		if (same_on_disk(f->path, f->blob.data, f->blob.len) != 1) {
+		if (same_on_disk(f->path, f->blob.data, f->blob.len, NULL) != 1) {
 			cfg_errors_add(errs, f->path, 0, NULL, NULL,
 				       "(@include'd) differs from the running version; SNMP changes are "
 				       "not written back until it is resolved");
@@ -547,12 +575,120 @@ out:
 
 /* ---- the atomic write --------------------------------------------------- */
 
-int wb_write(const char *path, const void *data, size_t len, struct sbuf *why)
+#define TMP_TAG ".sssonector-wb."
+
+/* The temporary names of target's write-backs: "DIR/.BASE.sssonector-wb."
+ * (the caller appends six characters). */
+static void tmp_prefix(const char *target, struct sbuf *out)
 {
-	int ret = -EIO, fd = -1, dfd = -1;
-	char *target = realpath(path, NULL), *dir = NULL, *tmp = NULL;
-	struct stat st, tst;
+	const char *slash = strrchr(target, '/');
+
+	sbuf_addn(out, target, (size_t)(slash - target) + 1);
+	sbuf_printf(out, ".%s" TMP_TAG, slash + 1);
+}
+
+/*
+ * A file in target's directory holding data, given the target's owner and
+ * mode, fsync'ed, and named by a fresh temporary name (into tmp).  With
+ * O_TMPFILE the file has no name until it is complete, so a crash during
+ * a long write (a slow or frozen disk) strands nothing; without it
+ * (file systems that lack it) the name exists from the start and
+ * wb_clean_stale removes what a crash left.  Returns 0 or -errno.
+ */
+static int write_tmp(const char *target, const struct stat *st, const void *data, size_t len,
+		     struct sbuf *tmp, struct sbuf *why)
+{
+	struct sbuf dir = { 0 }, proc = { 0 };
 	const unsigned char *p = data;
+	int ret = -EIO, fd;
+	bool named = false;
+
+	sbuf_addn(&dir, target, (size_t)(strrchr(target, '/') - target));
+	fd = open(dir.len ? dir.s : "/", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		tmp_prefix(target, tmp);
+		sbuf_add(tmp, "XXXXXX");
+		fd = mkostemp(tmp->s, O_CLOEXEC);
+		named = true;
+	}
+	if (fd < 0) {
+		ret = -errno;
+		sbuf_printf(why, "cannot create a file in %s: %s", dir.len ? dir.s : "/", strerror(errno));
+		sbuf_reset(tmp);
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, p + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			ret = w < 0 ? -errno : -EIO;
+			sbuf_printf(why, "cannot write the new file: %s", strerror(-ret));
+			goto out;
+		}
+		off += (size_t)w;
+	}
+	struct stat tst;
+	if (fstat(fd, &tst) == 0 && (tst.st_uid != st->st_uid || tst.st_gid != st->st_gid) &&
+	    fchown(fd, st->st_uid, st->st_gid) != 0) {
+		ret = -errno;
+		sbuf_printf(why, "cannot give the new file the owner of %s: %s", target, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, st->st_mode & 07777) != 0 || fsync(fd) != 0) {
+		ret = -errno;
+		sbuf_printf(why, "cannot chmod/fsync the new file: %s", strerror(errno));
+		goto out;
+	}
+	if (!named) {
+		/* linkat(AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; /proc does not */
+		sbuf_printf(&proc, "/proc/self/fd/%d", fd);
+		for (int tries = 0; !named && tries < 100; tries++) {
+			static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+			uint8_t rnd[6];
+			sbuf_reset(tmp);
+			tmp_prefix(target, tmp);
+			if (getentropy(rnd, sizeof(rnd)) != 0) {
+				uint64_t t = now_us() + (uint64_t)tries;
+				memcpy(rnd, &t, sizeof(rnd));
+			}
+			for (size_t i = 0; i < sizeof(rnd); i++)
+				sbuf_addn(tmp, &abc[rnd[i] % (sizeof(abc) - 1)], 1);
+			if (linkat(AT_FDCWD, proc.s, AT_FDCWD, tmp->s, AT_SYMLINK_FOLLOW) == 0)
+				named = true;
+			else if (errno != EEXIST)
+				break;
+		}
+		if (!named) {
+			ret = -errno;
+			sbuf_printf(why, "cannot name the new file in %s: %s", dir.s, strerror(errno));
+			sbuf_reset(tmp);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (fd >= 0 && close(fd) != 0 && ret == 0) {
+		ret = -errno;
+		sbuf_printf(why, "cannot close the new file: %s", strerror(errno));
+	}
+	if (ret < 0 && named && tmp->len) {
+		unlink(tmp->s);
+		sbuf_reset(tmp);
+	}
+	sbuf_free(&dir);
+	sbuf_free(&proc);
+	return ret;
+}
+
+int wb_write(const char *path, const void *data, size_t len, const struct wb_stamp *expect,
+	     struct wb_stamp *wrote, struct sbuf *why)
+{
+	int ret = -EIO, dfd;
+	char *target = realpath(path, NULL);
+	struct sbuf tmp = { 0 };
+	struct stat st;
+	struct wb_stamp now;
 
 	if (!target) {
 		ret = -errno;
@@ -564,69 +700,78 @@ int wb_write(const char *path, const void *data, size_t len, struct sbuf *why)
 		sbuf_printf(why, "cannot stat %s: %s", target, strerror(errno));
 		goto out;
 	}
-	dir = dir_of(target);
-	size_t tl = strlen(dir) + sizeof("/.sssonector-wb.XXXXXX");
-	tmp = xmalloc(tl);
-	snprintf(tmp, tl, "%s/.sssonector-wb.XXXXXX", strcmp(dir, "/") == 0 ? "" : dir);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		ret = -errno;
-		sbuf_printf(why, "cannot create a file in %s: %s", dir, strerror(errno));
-		free(tmp);
-		tmp = NULL;
+	ret = write_tmp(target, &st, data, len, &tmp, why);
+	if (ret < 0)
 		goto out;
-	}
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, p + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			ret = w < 0 ? -errno : -EIO;
-			sbuf_printf(why, "cannot write %s: %s", tmp, strerror(-ret));
+	/* The last look before the rename: an editor that saved since the
+	 * file was checked must not lose its edit. */
+	if (expect && expect->valid) {
+		bool same = stat(target, &st) == 0;
+		if (same) {
+			stamp_of(&st, &now);
+			same = stamp_equal(&now, expect);
+		}
+		if (!same) {
+			ret = -ESTALE;
+			sbuf_printf(why, "%s was changed on disk since it was checked; nothing was written", target);
 			goto out;
 		}
-		off += (size_t)w;
 	}
-	if (fstat(fd, &tst) == 0 && (tst.st_uid != st.st_uid || tst.st_gid != st.st_gid) &&
-	    fchown(fd, st.st_uid, st.st_gid) != 0) {
+	if (rename(tmp.s, target) != 0) {
 		ret = -errno;
-		sbuf_printf(why, "cannot give %s the owner of %s: %s", tmp, target, strerror(errno));
+		sbuf_printf(why, "cannot rename %s to %s: %s", tmp.s, target, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, st.st_mode & 07777) != 0 || fsync(fd) != 0) {
-		ret = -errno;
-		sbuf_printf(why, "cannot chmod/fsync %s: %s", tmp, strerror(errno));
-		goto out;
+	sbuf_reset(&tmp);
+	if (wrote) {
+		memset(wrote, 0, sizeof(*wrote));
+		if (stat(target, &st) == 0)
+			stamp_of(&st, wrote);
 	}
-	if (close(fd) != 0) {
-		fd = -1;
-		ret = -errno;
-		sbuf_printf(why, "cannot close %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, target) != 0) {
-		ret = -errno;
-		sbuf_printf(why, "cannot rename %s to %s: %s", tmp, target, strerror(errno));
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
 	/* The rename is durable once the directory is. */
+	char *dir = dir_of(target);
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
+	free(dir);
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
-	if (tmp) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(dir);
+	if (tmp.len)
+		unlink(tmp.s);
+	sbuf_free(&tmp);
 	free(target);
 	return ret;
+}
+
+int wb_clean_stale(const char *path)
+{
+	char *target = realpath(path, NULL);
+	struct sbuf prefix = { 0 }, name = { 0 };
+	int n = 0;
+
+	if (!target)
+		return 0;
+	tmp_prefix(target, &prefix);
+	const char *base = strrchr(prefix.s, '/') + 1;
+	char *dir = dir_of(target);
+	DIR *d = opendir(dir);
+	for (struct dirent *de; d && (de = readdir(d));) {
+		struct stat st;
+		if (strncmp(de->d_name, base, strlen(base)) != 0 || strlen(de->d_name) != strlen(base) + 6)
+			continue;
+		sbuf_reset(&name);
+		sbuf_printf(&name, "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+		if (lstat(name.s, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    unlink(name.s) == 0)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	free(dir);
+	free(target);
+	sbuf_free(&prefix);
+	sbuf_free(&name);
+	return n;
 }

@@ -72,6 +72,8 @@ s_snmpd_conf() {
 		echo "view   sssonector  included .1.3.6.1.4.1.54321"
 		echo "rwuser $S_V3_USER priv -V sssonector"
 		[ -n "$S_TRAP_PORT" ] && echo "trap2sink 127.0.0.1:$S_TRAP_PORT public"
+		# more lines a test needs (contexts, ...)
+		[ -n "${S_SNMPD_EXTRA:-}" ] && printf '%s\n' "$S_SNMPD_EXTRA"
 	} >"$T_DIR/snmpd.conf"
 }
 
@@ -128,12 +130,13 @@ s_wait_traps() {
 	done
 }
 
-# s_daemon_conf FILE [SET...]: t_conf with SNMP on, pointed at our master.
+# s_daemon_conf FILE [SET...]: t_conf with SNMP on, pointed at our master,
+# every object writable (monitor.snmp_write = "all"; a SET may say else).
 s_daemon_conf() {
 	local f=$1
 	shift
 	t_conf "$f" 'monitor.snmp_enabled=true' "monitor.agentx_socket=\"$S_SOCK\"" \
-		'monitor.agentx_ping_s=1' "$@"
+		'monitor.agentx_ping_s=1' 'monitor.snmp_write="all"' "$@"
 }
 
 # s_daemon_start CONF: start the daemon and wait until its subtree is

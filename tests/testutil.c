@@ -2,6 +2,7 @@
 /* testutil.c - see testutil.h. */
 #include "testutil.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "util.h"
 
 static char *dirs[64];
 static int n_dirs;
@@ -42,6 +45,14 @@ const char *tu_pki(void)
 		exit(99);
 	}
 	return pki;
+}
+
+char *tu_read(const char *path)
+{
+	unsigned char *d = NULL;
+	size_t n = 0;
+
+	return read_file(path, SIZE_MAX - 1, &d, &n) == 0 ? (char *)d : NULL;
 }
 
 const char *tu_path(const char *dir, const char *name)

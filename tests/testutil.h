@@ -26,6 +26,8 @@ const char *tu_write_kv(const char *path, const char *const *kv);
 /* The line (1-based) on which a file written by tu_write_kv sets key
  * ("tunnel.listen"; a group name finds its opening line), or 0. */
 int tu_kv_line(const char *path, const char *key);
+/* The whole file at path, NUL-terminated (malloc'd), or NULL. */
+char *tu_read(const char *path);
 /* Copy src to dst and chmod dst to mode.  Aborts on failure. */
 void tu_copy(const char *src, const char *dst, int mode);
 /* Remove every temp dir made by this program. */

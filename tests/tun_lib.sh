@@ -22,6 +22,7 @@ declare -A TUN_PID TUN_LOG TUN_CONF
 tun_require() {
 	local c
 	[ "$(id -u)" = 0 ] || t_skip "needs root (network namespaces and TUN devices)"
+	t_full_suite_only "network namespaces"
 	[ -c /dev/net/tun ] || t_skip "no /dev/net/tun"
 	for c in ip ping socat openssl sha256sum ss timeout od; do
 		command -v "$c" >/dev/null 2>&1 || t_skip "$c not installed"

@@ -55,20 +55,40 @@ static void *control(void *arg)
 	return NULL;
 }
 
-/* ---- notifications from COMMIT ------------------------------------------ */
+/* ---- what the engine announces (what the agent turns into notifications) -- */
 
-static int notes;
-static struct mib_note last_note;
+static int notes; /* applied changes announced, startup aside */
+static struct reload_event last_note;
 
-static void on_note(void *ctx, const struct mib_note *n)
+static void on_event(void *ctx, const struct reload_event *ev)
 {
-	notes++;
-	last_note = *n;
+	mib_note_attempt(mib, ev); /* as the agent's observer does */
+	if (ev->result == RELOAD_APPLIED && ev->source != RELOAD_SRC_STARTUP) {
+		notes++;
+		last_note = *ev;
+	}
 }
+
+/* A slow component: its prepare takes longer than a SET phase may wait
+ * in the tests of that wait (SHORT_WAIT_MS). */
+#define SHORT_WAIT_MS 400
+static atomic_bool slow_prepare;
+
+static int slow_prepare_fn(void *ctx, const struct config *old, const struct config *new_cfg, void **staged,
+			   struct cfg_errors *errs)
+{
+	if (atomic_load(&slow_prepare))
+		usleep((SHORT_WAIT_MS + 300) * 1000);
+	return 0;
+}
+
+static const struct component slow_component = { .name = "slow", .prepare = slow_prepare_fn };
 
 /* ---- the configuration ------------------------------------------------- */
 
 static char original[4096];
+
+static const char *scope = "all"; /* monitor.snmp_write of the next setup */
 
 static void write_conf(const char *extra)
 {
@@ -85,8 +105,9 @@ static void write_conf(const char *extra)
 		 "  upload_kbps = 10000; # the upload limit\n"
 		 "};\n"
 		 "forward = { target = \"127.0.0.1:5201\"; };\n"
+		 "monitor = { snmp_write = \"%s\"; };\n"
 		 "%s",
-		 pki, pki, pki, extra ? extra : "");
+		 pki, pki, pki, scope, extra ? extra : "");
 	tu_write(conf, original);
 }
 
@@ -102,8 +123,13 @@ static void setup(const char *extra)
 	write_conf(extra);
 	eng = engine_new(conf);
 	mib = mib_new(eng, &tstats);
-	mib_set_notify(mib, on_note, NULL);
+	/* a loaded machine must not turn a SET into a timeout: the tests of
+	 * the timeout itself shorten this again (SHORT_WAIT_MS) */
+	mib->call_timeout_ms = 10000;
+	engine_add_observer(eng, on_event, NULL);
+	engine_register(eng, &slow_component);
 	engine_register(eng, mib_component(mib));
+	atomic_store(&slow_prepare, false);
 	CU_ASSERT_EQUAL_FATAL(engine_reload(eng, RELOAD_SRC_STARTUP, NULL, NULL), RELOAD_APPLIED);
 	handler.myvoid = mib;
 	notes = 0;
@@ -114,11 +140,7 @@ static void setup(const char *extra)
 
 static char *file_text(void)
 {
-	unsigned char *d = NULL;
-	size_t n = 0;
-	if (read_file(conf, &d, &n) < 0)
-		return NULL;
-	return (char *)d;
+	return tu_read(conf);
 }
 
 static void stats(struct reload_stats *st)
@@ -169,6 +191,17 @@ static void req_free(struct req *q)
 	memset(q, 0, sizeof(*q));
 }
 
+/* Wait until every request queued so far has run on the control thread
+ * (requests run in order, so a no-op's return is that condition). */
+static void noop(struct engine *e, void *arg)
+{
+}
+
+static void drain(void)
+{
+	CU_ASSERT_EQUAL(engine_call(eng, noop, NULL, NULL, 5000), 0);
+}
+
 static void run_mode(struct req *q, int mode)
 {
 	q->info.mode = mode;
@@ -204,6 +237,8 @@ static int set_pdu(struct req *q, bool undo, int *at)
 		run_mode(q, MODE_SET_UNDO);
 	else
 		run_mode(q, MODE_SET_FREE);
+	if (q->info.mode == MODE_SET_UNDO || q->info.mode == MODE_SET_COMMIT)
+		drain(); /* they are posted: let them run */
 	req_free(q);
 	return err;
 }
@@ -573,16 +608,158 @@ static void test_set_timeout(void)
 
 	setup(NULL);
 	stats(&before);
+	mib->call_timeout_ms = SHORT_WAIT_MS;
 	atomic_store(&ctl_paused, true); /* the control thread is busy */
-	uint64_t t0 = now_ms();
+	/* answered (not blocked until the control thread is back) */
 	CU_ASSERT_EQUAL(set1(o_upload, L(o_upload), ASN_UNSIGNED, 5000, NULL), SNMP_ERR_RESOURCEUNAVAILABLE);
-	CU_ASSERT(now_ms() - t0 < 1000); /* answered within the master's timeout */
 	atomic_store(&ctl_paused, false);
-	/* The dropped request never ran. */
-	usleep(100000);
+	/* The dropped request never ran: had it been kept, it would have run
+	 * before the drain's own request. */
+	drain();
 	stats(&after);
 	CU_ASSERT_EQUAL(after.attempts, before.attempts);
 	CU_ASSERT_EQUAL(engine_version(eng), 1);
+}
+
+/* ACTION outlives the phase's wait: the manager is told commitFailed, so
+ * the change it started is undone as soon as it ends, and counted as an
+ * apply error; the file keeps its bytes, nothing is announced as applied. */
+static void test_set_action_timeout(void)
+{
+	struct reload_stats st;
+	struct req q = { 0 };
+
+	setup(NULL);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	run_mode(&q, MODE_SET_RESERVE1);
+	run_mode(&q, MODE_SET_RESERVE2);
+	CU_ASSERT_EQUAL(first_error(&q, NULL), 0);
+	mib->call_timeout_ms = SHORT_WAIT_MS;
+	atomic_store(&slow_prepare, true);
+	run_mode(&q, MODE_SET_ACTION);
+	CU_ASSERT_EQUAL(first_error(&q, NULL), SNMP_ERR_COMMITFAILED);
+	run_mode(&q, MODE_SET_UNDO);
+	run_mode(&q, MODE_SET_FREE);
+	req_free(&q);
+	drain();
+	atomic_store(&slow_prepare, false);
+	CU_ASSERT_EQUAL(engine_version(eng), 1);
+	CU_ASSERT_FALSE(engine_holding(eng));
+	struct config *c = engine_current(eng);
+	CU_ASSERT_EQUAL(c->tunnel.upload_kbps, 10000);
+	cfg_unref(c);
+	char *t = file_text();
+	CU_ASSERT_STRING_EQUAL(t, original);
+	free(t);
+	stats(&st);
+	CU_ASSERT_EQUAL(st.successes, 1); /* startup only */
+	CU_ASSERT_EQUAL(st.apply_errors, 1);
+	CU_ASSERT_EQUAL(st.last_result, RELOAD_APPLY_ERROR);
+	CU_ASSERT_PTR_NOT_NULL(strstr(st.last_error, "took longer than"));
+	CU_ASSERT_EQUAL(notes, 0);
+}
+
+/* monitor.snmp_write: a SET beyond it is refused with noAccess in
+ * RESERVE1, counted in sssSnmpWritesRefused, never an engine attempt. */
+static void test_write_scope(void)
+{
+	static const oid o_refused[] = { R, 6, 5, 0 }, o_scope[] = { R, 6, 4, 0 };
+	struct reload_stats before, after;
+	struct req q = { 0 };
+
+	scope = "rates";
+	setup(NULL);
+	scope = "all";
+	stats(&before);
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 2, NULL), SNMP_ERR_NOACCESS);
+	CU_ASSERT_EQUAL(set1(o_rollback, L(o_rollback), ASN_UNSIGNED, 1, NULL), SNMP_ERR_NOACCESS);
+	/* noAccess comes before the value's own errors */
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 7, NULL), SNMP_ERR_NOACCESS);
+	stats(&after);
+	CU_ASSERT_EQUAL(after.attempts, before.attempts);
+	req_add(&q, o_refused, L(o_refused), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT(q.vars->type == ASN_COUNTER && *q.vars->val.integer == 3);
+	req_free(&q);
+	req_add(&q, o_scope, L(o_scope), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 1); /* rates(1) */
+	req_free(&q);
+	/* the rates still go */
+	CU_ASSERT_EQUAL(set1(o_upload, L(o_upload), ASN_UNSIGNED, 5000, NULL), 0);
+	CU_ASSERT_EQUAL(engine_version(eng), 2);
+
+	scope = "reload";
+	setup(NULL);
+	scope = "all";
+	CU_ASSERT_EQUAL(set1(o_rollback, L(o_rollback), ASN_UNSIGNED, 1, NULL), SNMP_ERR_NOACCESS);
+	CU_ASSERT_EQUAL(set1(o_reload, L(o_reload), ASN_INTEGER, 2, NULL), 0);
+}
+
+/* sssConfigSpinLock (TestAndIncr): a SET with the value read succeeds and
+ * moves it on; a SET with a stale value fails and changes nothing, even
+ * with a rate in the same PDU. */
+static void test_spin_lock(void)
+{
+	static const oid o_lock[] = { R, 1, 10, 0 };
+	struct reload_stats before, after;
+	struct req q = { 0 };
+
+	setup(NULL);
+	stats(&before);
+	CU_ASSERT_EQUAL(set1(o_lock, L(o_lock), ASN_INTEGER, 0, NULL), 0);
+	stats(&after);
+	CU_ASSERT_EQUAL(after.attempts, before.attempts); /* the lock alone: no attempt */
+	req_add(&q, o_lock, L(o_lock), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 1);
+	req_free(&q);
+	/* stale: 0 again, with a rate: nothing */
+	req_add(&q, o_lock, L(o_lock), ASN_INTEGER, 0);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	CU_ASSERT_EQUAL(set_pdu(&q, false, NULL), SNMP_ERR_INCONSISTENTVALUE);
+	CU_ASSERT_EQUAL(engine_version(eng), 1);
+	/* current: 1, with a rate: applied, and the lock is 2 */
+	req_add(&q, o_lock, L(o_lock), ASN_INTEGER, 1);
+	req_add(&q, o_upload, L(o_upload), ASN_UNSIGNED, 5000);
+	CU_ASSERT_EQUAL(set_pdu(&q, false, NULL), 0);
+	CU_ASSERT_EQUAL(engine_version(eng), 2);
+	req_add(&q, o_lock, L(o_lock), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, 2);
+	req_free(&q);
+	CU_ASSERT_EQUAL(set1(o_lock, L(o_lock), ASN_INTEGER, -1, NULL), SNMP_ERR_WRONGVALUE);
+}
+
+/* sssNotificationsEnabled: written back like the rates; and the SET's own
+ * result stays readable in sssSnmpLast* when a file edit lands after it. */
+static void test_notifications_and_snmp_last(void)
+{
+	static const oid o_notes[] = { R, 1, 9, 0 }, o_last_result[] = { R, 6, 6, 0 },
+			 o_last_version[] = { R, 6, 7, 0 };
+	struct req q = { 0 };
+
+	setup(NULL);
+	CU_ASSERT_EQUAL(set1(o_notes, L(o_notes), ASN_INTEGER, 2, NULL), 0);
+	struct config *c = engine_current(eng);
+	CU_ASSERT_FALSE(c->monitor.notifications);
+	cfg_unref(c);
+	char *t = file_text();
+	CU_ASSERT_PTR_NOT_NULL(strstr(t, "monitor = { snmp_write = \"all\"; notifications = false; };"));
+	free(t);
+	/* a file reload after it: sssReloadLast* moves on, sssSnmpLast* not */
+	t = file_text();
+	char *p = strstr(t, "10000");
+	memcpy(p, "20000", 5);
+	tu_write(conf, t);
+	free(t);
+	CU_ASSERT_EQUAL(engine_reload(eng, RELOAD_SRC_FILE, NULL, NULL), RELOAD_APPLIED);
+	req_add(&q, o_last_result, L(o_last_result), ASN_NULL, 0);
+	req_add(&q, o_last_version, L(o_last_version), ASN_NULL, 0);
+	run_mode(&q, MODE_GET);
+	CU_ASSERT_EQUAL(*q.vars->val.integer, RELOAD_APPLIED);
+	CU_ASSERT_EQUAL(*q.vars->next_variable->val.integer, 2);
+	req_free(&q);
 }
 
 /* ---- text helpers ------------------------------------------------------------- */
@@ -635,6 +812,10 @@ int main(void)
 	CU_add_test(s, "ACTION fails: commitFailed, nothing changed", test_set_commit_failed);
 	CU_add_test(s, "sssConfigReload and sssConfigRollback", test_reload_and_rollback);
 	CU_add_test(s, "a SET phase times out", test_set_timeout);
+	CU_add_test(s, "ACTION outlives its wait: undone, counted", test_set_action_timeout);
+	CU_add_test(s, "monitor.snmp_write: noAccess, counted", test_write_scope);
+	CU_add_test(s, "sssConfigSpinLock", test_spin_lock);
+	CU_add_test(s, "sssNotificationsEnabled and sssSnmpLast*", test_notifications_and_snmp_last);
 	CU_add_test(s, "text and time helpers", test_text);
 	int rc = tu_run();
 	if (eng) {

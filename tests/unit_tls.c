@@ -10,6 +10,7 @@
  */
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,7 +149,7 @@ static void mk_leaf(const char *name, const char *cn, const char *san)
 	X509_set_issuer_name(x, X509_get_subject_name(ca));
 	X509V3_set_ctx_nodb(&v);
 	X509V3_set_ctx(&v, ca, x, NULL, NULL, 0);
-	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) + 1; i++) {
+	for (size_t i = 0; i < sizeof(exts) / sizeof(exts[0]) + (san != NULL); i++) {
 		X509_EXTENSION *e = i < 3 ? X509V3_EXT_conf_nid(NULL, &v, exts[i].nid, exts[i].val)
 					  : X509V3_EXT_conf_nid(NULL, &v, NID_subject_alt_name, san);
 		if (!e || !X509_add_ext(x, e, -1))
@@ -394,6 +395,21 @@ static void test_other_ca(void)
 	tls_ctx_unref(ct);
 }
 
+/* The first line a shell command prints (fmt with printf arguments). */
+static void shell_line(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	FILE *p = popen(cmd, "r");
+	if (!p || !fgets(out, (int)len, p) || pclose(p) != 0)
+		exit(99);
+	out[strcspn(out, "\n")] = '\0';
+}
+
 static void test_allowed_peers(void)
 {
 	struct hs h;
@@ -417,29 +433,70 @@ static void test_allowed_peers(void)
 				   qpath(pki, "client2.key"))),
 			1);
 
-	/* a leaf whose CN differs from its SANs: each name admits it */
-	mk_leaf("split", "peer-cn", "DNS:peer-san.example,IP:192.0.2.7,email:peer@example.com");
+	/* a leaf whose CN differs from its SANs: each entry kind matches what
+	 * it names and nothing more (a bare NAME as hostname verification) */
+	mk_leaf("split", "peer-cn", "DNS:peer-san.example,IP:192.0.2.7,email:Peer@Example.com");
+	mk_leaf("cnonly", "Peer-Only", NULL);
+	char cert_pin[128], key_pin[128], other_pin[128], allow[200];
+	shell_line(cert_pin, sizeof(cert_pin),
+		   "openssl x509 -in '%s/split.crt' -noout -fingerprint -sha256 | sed 's/.*=//'", work);
+	shell_line(key_pin, sizeof(key_pin),
+		   "openssl x509 -in '%s/split.crt' -noout -pubkey | openssl pkey -pubin -outform DER | "
+		   "sha256sum | cut -d' ' -f1", work);
+	shell_line(other_pin, sizeof(other_pin),
+		   "openssl x509 -in '%s/cnonly.crt' -noout -fingerprint -sha256 | sed 's/.*=//'", work);
+	const char *pins[] = { NULL, cert_pin, key_pin, other_pin };
+	enum { NOPIN, CERT, KEY, OTHER };
 	static const struct {
-		const char *list;
-		int want;
+		const char *leaf, *list;
+		int pin, want; /* list holds %s for pins[pin] */
 	} cases[] = {
-		{ "[ \"peer-cn\" ]", 1 },
-		{ "[ \"peer-san.example\" ]", 1 },
-		{ "[ \"PEER-SAN.example\" ]", 1 },
-		{ "[ \"192.0.2.7\" ]", 1 },
-		{ "[ \"peer@example.com\" ]", 1 },
-		{ "[ \"nobody\", \"peer-cn\" ]", 1 },
-		{ "[ \"nobody\" ]", -1 },
-		{ "[ \"peer-san\" ]", -1 },
-		{ "[ \"192.0.2.8\" ]", -1 },
-		{ "[ \"example.com\" ]", -1 },
+		/* bare NAME: the DNS SANs; the CN only when there is none */
+		{ "split", "[ \"peer-san.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"PEER-SAN.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"peer-cn\" ]", NOPIN, -1 },
+		{ "split", "[ \"192.0.2.7\" ]", NOPIN, 1 },
+		{ "split", "[ \"192.0.2.8\" ]", NOPIN, -1 },
+		{ "split", "[ \"peer-san\" ]", NOPIN, -1 },
+		{ "split", "[ \"example.com\" ]", NOPIN, -1 },
+		{ "split", "[ \"nobody\", \"peer-san.example\" ]", NOPIN, 1 },
+		{ "cnonly", "[ \"peer-only\" ]", NOPIN, 1 },
+		/* dns: never the CN */
+		{ "split", "[ \"dns:peer-san.example\" ]", NOPIN, 1 },
+		{ "split", "[ \"dns:peer-cn\" ]", NOPIN, -1 },
+		{ "cnonly", "[ \"dns:Peer-Only\" ]", NOPIN, -1 },
+		/* ip: the IP SAN only */
+		{ "split", "[ \"ip:192.0.2.7\" ]", NOPIN, 1 },
+		{ "split", "[ \"ip:::ffff:192.0.2.7\" ]", NOPIN, -1 },
+		/* cn: the CN exactly, SANs or not */
+		{ "split", "[ \"cn:peer-cn\" ]", NOPIN, 1 },
+		{ "split", "[ \"cn:PEER-CN\" ]", NOPIN, -1 },
+		{ "split", "[ \"cn:peer-san.example\" ]", NOPIN, -1 },
+		{ "cnonly", "[ \"cn:Peer-Only\" ]", NOPIN, 1 },
+		/* email: only when written, the domain in any case */
+		{ "split", "[ \"email:Peer@example.COM\" ]", NOPIN, 1 },
+		{ "split", "[ \"email:peer@example.com\" ]", NOPIN, -1 },
+		{ "split", "[ \"dns:example.com\" ]", NOPIN, -1 },
+		/* pins */
+		{ "split", "[ \"sha256:%s\" ]", CERT, 1 },
+		{ "split", "[ \"spki:%s\" ]", KEY, 1 },
+		{ "cnonly", "[ \"sha256:%s\" ]", CERT, -1 },
+		{ "cnonly", "[ \"spki:%s\" ]", KEY, -1 },
+		{ "split", "[ \"sha256:%s\" ]", OTHER, -1 },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = outcome(MK("server", "tunnel.allowed_peers", cases[i].list),
-				MK("client", "tunnel.cert_file", qpath(work, "split.crt"), "tunnel.key_file",
-				   qpath(work, "split.key")));
+		char crt[32], key[32];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		snprintf(allow, sizeof(allow), cases[i].list, pins[cases[i].pin] ? pins[cases[i].pin] : "");
+#pragma GCC diagnostic pop
+		snprintf(crt, sizeof(crt), "%s.crt", cases[i].leaf);
+		snprintf(key, sizeof(key), "%s.key", cases[i].leaf);
+		int r = outcome(MK("server", "tunnel.allowed_peers", allow),
+				MK("client", "tunnel.cert_file", qpath(work, crt), "tunnel.key_file", qpath(work, key)));
 		if (r != cases[i].want)
-			fprintf(stderr, "allowed_peers %s: got %d, want %d\n", cases[i].list, r, cases[i].want);
+			fprintf(stderr, "allowed_peers %s for %s: got %d, want %d\n", allow, cases[i].leaf, r,
+				cases[i].want);
 		CU_ASSERT_EQUAL(r, cases[i].want);
 	}
 }
@@ -539,7 +596,7 @@ static void test_ctx_errors(void)
 	};
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "client.key"), &other, &other_len), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "client.key"), CFG_PEM_MAX, &other, &other_len), 0);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct cfg_blob *b = cases[i].field == 0 ? &c->cert : cases[i].field == 1 ? &c->key : &c->ca;
 		struct cfg_blob saved = *b;
@@ -614,6 +671,136 @@ static void test_peer_admitted(void)
 	tls_ctx_unref(ct);
 }
 
+/* Run the shell commands cmds with tests/ca.sh loaded and T_PKI = pki. */
+static void ca_sh(const char *cmds)
+{
+	const char *src = getenv("top_srcdir");
+	char *cmd = NULL;
+
+	if (asprintf(&cmd, "T_PKI='%s'; t_fail() { echo \"$*\" >&2; exit 1; }; . '%s/tests/ca.sh'; %s", pki,
+		     src ? src : ".", cmds) < 0 || system(cmd) != 0) {
+		fprintf(stderr, "ca.sh failed: %s\n", cmd ? cmd : "-");
+		exit(99);
+	}
+	free(cmd);
+}
+
+/* One handshake: the server with s (key, value pairs over the defaults),
+ * the client with cert/key of pki/name; the server's outcome and, when
+ * refused, its verify result in *why. */
+static int peer_outcome(const char *const *s, const char *name, long *why)
+{
+	char crt[64], key[64];
+	struct hs h;
+	int r;
+
+	snprintf(crt, sizeof(crt), "%s.crt", name);
+	snprintf(key, sizeof(key), "%s.key", name);
+	struct tls_ctx *st = mk_v("server", s);
+	struct tls_ctx *ct = MK("client", "tunnel.cert_file", qpath(pki, crt), "tunnel.key_file", qpath(pki, key));
+	if (!st || !ct)
+		return 99;
+	hs_go(&h, st, ct);
+	r = h.s.st == 1 && h.c.st == 1 ? 1 : h.s.st < 0 ? -1 : 0;
+	*why = SSL_get_verify_result(h.s.ssl);
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+	return r;
+}
+
+/* CRLs made by `openssl ca` (tests/ca.sh), checked for the whole chain;
+ * tunnel.trust = "partial" with an intermediate as the only anchor. */
+static void test_revocation_and_trust(void)
+{
+	ca_sh("t_ca ca && t_ca int-a ca && t_ca int-b ca && "
+	      "t_ca_issue int-a leaf-a leaf-a clientAuth DNS:leaf-a && "
+	      "t_ca_issue int-b leaf-b leaf-b clientAuth DNS:leaf-b && "
+	      "cat \"$T_PKI/leaf-a.crt\" \"$T_PKI/int-a.crt\" >\"$T_PKI/chain-a.crt\" && "
+	      "cp \"$T_PKI/leaf-a.key\" \"$T_PKI/chain-a.key\" && "
+	      "cat \"$T_PKI/ca.crt\" \"$T_PKI/int-a.crt\" >\"$T_PKI/ca+int-a.crt\" && "
+	      "cat \"$T_PKI/leaf-b.crt\" \"$T_PKI/int-b.crt\" >\"$T_PKI/chain-b.crt\" && "
+	      "cp \"$T_PKI/leaf-b.key\" \"$T_PKI/chain-b.key\" && "
+	      "t_ca_crl ca \"$T_PKI/none-revoked.crl\" && t_ca_revoke ca client2 && "
+	      "t_ca_crl ca \"$T_PKI/ca.crl\" && "
+	      "t_ca_crl ca \"$T_PKI/stale.crl\" \"$(t_ca_date -864000)\" \"$(t_ca_date -3600)\" && "
+	      "t_ca_crl int-a \"$T_PKI/int-a.crl\" && t_ca_revoke int-a leaf-a && "
+	      "t_ca_crl int-a \"$T_PKI/int-a-leaf.crl\" && "
+	      "cat \"$T_PKI/ca.crl\" \"$T_PKI/int-a.crl\" >\"$T_PKI/both.crl\" && "
+	      "cat \"$T_PKI/ca.crl\" \"$T_PKI/int-a-leaf.crl\" >\"$T_PKI/both-leaf.crl\" && "
+	      "t_ca_revoke ca int-a && t_ca_crl ca \"$T_PKI/ca-int.crl\" && "
+	      "cat \"$T_PKI/ca-int.crl\" \"$T_PKI/int-a.crl\" >\"$T_PKI/both-int.crl\"");
+/* "@file": pki/file */
+#define CRL(f) "tunnel.crl_file", "@" f
+#define CA(f) "tunnel.ca_file", "@" f
+#define PARTIAL "tunnel.trust", "\"partial\""
+	static const struct {
+		const char *s[7], *client;
+		int want;
+		long why;
+	} cases[] = {
+		/* the test CA: client2 revoked, client not */
+		{ { NULL }, "client2", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "client", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "client2", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CRL("none-revoked.crl") }, "client2", 1, X509_V_OK },
+		/* past nextUpdate (crl_expired = warn): still applies */
+		{ { CRL("stale.crl") }, "client2", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CRL("stale.crl") }, "client", 1, X509_V_OK },
+		/* the whole chain: every CA needs its CRL, a revoked intermediate refuses */
+		{ { NULL }, "chain-a", 1, X509_V_OK },
+		/* (an intermediate's CRL is checked against ca_file: it is there too) */
+		{ { CA("ca+int-a.crt"), CRL("both.crl") }, "chain-a", 1, X509_V_OK },
+		{ { CA("ca+int-a.crt"), CRL("both.crl") }, "leaf-a", 1, X509_V_OK },
+		{ { CRL("ca.crl") }, "chain-a", -1, X509_V_ERR_UNABLE_TO_GET_CRL },
+		{ { CA("ca+int-a.crt"), CRL("both-leaf.crl") }, "chain-a", -1, X509_V_ERR_CERT_REVOKED },
+		{ { CA("ca+int-a.crt"), CRL("both-int.crl") }, "chain-a", -1, X509_V_ERR_CERT_REVOKED },
+		/* an intermediate as the only anchor */
+		{ { CA("int-a.crt") }, "leaf-a", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT },
+		{ { CA("int-a.crt"), PARTIAL }, "leaf-a", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL }, "leaf-b", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY },
+		{ { CA("int-a.crt"), PARTIAL, CRL("int-a.crl") }, "leaf-a", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL, CRL("int-a-leaf.crl") }, "leaf-a", -1, X509_V_ERR_CERT_REVOKED },
+		/* a root in ca_file admits leaves of every intermediate under it;
+		 * the intermediate's sibling as the anchor does not */
+		{ { NULL }, "chain-b", 1, X509_V_OK },
+		{ { CA("int-a.crt"), PARTIAL }, "chain-b", -1, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *kv[7] = { NULL };
+		long why = 0;
+		for (size_t k = 0; cases[i].s[k]; k++)
+			kv[k] = cases[i].s[k][0] == '@' ? qpath(pki, cases[i].s[k] + 1) : cases[i].s[k];
+		int r = peer_outcome(kv[0] ? kv : NULL, cases[i].client, &why);
+		if (r != cases[i].want || why != cases[i].why)
+			fprintf(stderr, "case %zu (%s): got %d (%s), want %d (%s)\n", i, cases[i].client, r,
+				X509_verify_cert_error_string(why), cases[i].want,
+				X509_verify_cert_error_string(cases[i].why));
+		CU_ASSERT_EQUAL(r, cases[i].want);
+		CU_ASSERT_EQUAL(why, cases[i].why);
+	}
+}
+
+/* The server sends its chain without the root: the client receives the
+ * leaf alone from a server whose certificate the root signed directly. */
+static void test_chain_sent(void)
+{
+	struct tls_ctx *st = MK0("server"), *ct = MK0("client");
+	struct hs h;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
+	hs_go(&h, st, ct);
+	CU_ASSERT_EQUAL_FATAL(h.c.st, 1);
+	STACK_OF(X509) *sent = SSL_get_peer_cert_chain(h.c.ssl);
+	CU_ASSERT_EQUAL(sk_X509_num(sent), 1);
+	for (int i = 0; i < sk_X509_num(sent); i++)
+		CU_ASSERT_FALSE(X509_get_extension_flags(sk_X509_value(sent, i)) & EXFLAG_SS);
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+}
+
 /* A session outlives the last tls_ctx_unref of its context (a reload
  * committed mid-handshake): the verify callback still finds allowed_peers. */
 static void test_lifetime(void)
@@ -680,7 +867,7 @@ static void test_pem_helpers(void)
 	size_t n = 0;
 	enum tls_key_error why = TLS_KEY_OK;
 
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.crt"), &d, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.crt"), CFG_PEM_MAX, &d, &n), 0);
 	size_t half = n / 2;
 	unsigned char *two = xmalloc(2 * n);
 	memcpy(two, d, n);
@@ -694,7 +881,7 @@ static void test_pem_helpers(void)
 	/* other PEM blocks (a key before the certificate) are skipped */
 	unsigned char *kd = NULL;
 	size_t kn = 0;
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.key"), &kd, &kn), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "ca.key"), CFG_PEM_MAX, &kd, &kn), 0);
 	unsigned char *mixed = xmalloc(kn + n);
 	memcpy(mixed, kd, kn);
 	memcpy(mixed + kn, d, n);
@@ -707,7 +894,7 @@ static void test_pem_helpers(void)
 	CU_ASSERT_EQUAL(why, TLS_KEY_NOT_PEM);
 	free(two);
 	free(d);
-	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "server-enc.key"), &d, &n), 0);
+	CU_ASSERT_EQUAL_FATAL(read_file(tu_path(pki, "server-enc.key"), CFG_PEM_MAX, &d, &n), 0);
 	EVP_PKEY *k = tls_pem_key(d, n, "test-password", &why);
 	CU_ASSERT_PTR_NOT_NULL(k);
 	CU_ASSERT_EQUAL(why, TLS_KEY_OK);
@@ -737,6 +924,8 @@ int main(void)
 	CU_add_test(s, "encrypted key and password", test_encrypted_key);
 	CU_add_test(s, "bad certificate, key, CA bytes", test_ctx_errors);
 	CU_add_test(s, "tls_peer_admitted after changes", test_peer_admitted);
+	CU_add_test(s, "CRLs for the whole chain, partial trust", test_revocation_and_trust);
+	CU_add_test(s, "the chain sent has no root", test_chain_sent);
 	CU_add_test(s, "session outlives its context", test_lifetime);
 	CU_add_test(s, "plain garbage to a server", test_garbage);
 	CU_add_test(s, "PEM helpers", test_pem_helpers);

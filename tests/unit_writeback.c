@@ -7,9 +7,12 @@
  * file left behind).
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -119,7 +122,7 @@ static void test_into_group(void)
 {
 	struct config *c = load("group.conf",
 				"  # a } in a comment /* and { */\n"
-				"  allowed_peers = [ \"peer}1\", \"{peer2\" ];\n"
+				"  allowed_peers = [ \"cn:peer}1\", \"cn:{peer2\" ];\n"
 				"};\n"
 				"throttle = {\n"
 				"\tenabled = true;\n"
@@ -133,7 +136,7 @@ static void test_into_group(void)
 	};
 	splice_ok(c, ed, 3,
 		  "  # a } in a comment /* and { */\n"
-		  "  allowed_peers = [ \"peer}1\", \"{peer2\" ];\n"
+		  "  allowed_peers = [ \"cn:peer}1\", \"cn:{peer2\" ];\n"
 		  "  upload_kbps = 5000;\n"
 		  "  download_kbps = 6000;\n"
 		  "};\n"
@@ -196,6 +199,63 @@ static void test_include_refused(void)
 	cfg_unref(c);
 }
 
+/* libconfig reads on after an @include directive: a closing brace on the
+ * directive's line closes the group, and the splice must see it so. */
+static void test_include_on_brace_line(void)
+{
+	tu_write(tu_path(dir, "brace.inc"), "download_kbps = 3000;\n");
+	struct config *c = load("brace.conf",
+				"  @include \"brace.inc\" };\n"
+				"throttle = {\n"
+				"  enabled = false;\n"
+				"};\n");
+	CU_ASSERT_EQUAL(c->tunnel.download_kbps, 3000);
+	/* In place in the group after the directive's line... */
+	struct wb_edit e1[] = { { "throttle.enabled", "true" } };
+	splice_ok(c, e1, 1, "  @include \"brace.inc\" };\nthrottle = {\n  enabled = true;\n};\n");
+	/* ...added to it, not to a second throttle group... */
+	tu_write(c->path, (const char *)c->text);
+	struct wb_edit e2[] = { { "throttle.burst_ms", "250" } };
+	splice_ok(c, e2, 1,
+		  "  @include \"brace.inc\" };\nthrottle = {\n  enabled = false;\n  burst_ms = 250;\n};\n");
+	/* ...and a tunnel key missing from the main file goes before the
+	 * brace that closes tunnel, on the directive's line. */
+	tu_write(c->path, (const char *)c->text);
+	struct wb_edit e3[] = { { "tunnel.upload_kbps", "5000" } };
+	splice_ok(c, e3, 1,
+		  "  @include \"brace.inc\" upload_kbps = 5000; };\nthrottle = {\n  enabled = false;\n};\n");
+	cfg_unref(c);
+}
+
+/* The splice's last line of defence: the bytes it built are parsed again,
+ * and a result that does not say exactly what was asked is refused.  An
+ * included file that closes the group it is included in and opens another
+ * one fools any reading of the main file alone. */
+static void test_splice_verified(void)
+{
+	struct sbuf out = { 0 };
+	struct cfg_errors errs = { 0 };
+
+	tu_write(tu_path(dir, "switch.inc"), "};\nthrottle = {\n");
+	struct config *c = load("switch.conf", "  @include \"switch.inc\"\n  burst_ms = 100;\n};\n");
+	CU_ASSERT_EQUAL(c->throttle.burst_ms, 100);
+	/* The main file alone says "tunnel": the new key would land in
+	 * throttle, an unknown setting there. */
+	struct wb_edit ed[] = { { "tunnel.upload_kbps", "5000" } };
+	CU_ASSERT_EQUAL(wb_splice(c, ed, 1, &out, &errs), -1);
+	CU_ASSERT_EQUAL(out.len, 0);
+	CU_ASSERT(errs.n == 1 && strstr(errs.v[0].message, "would break the file") &&
+		  strstr(errs.v[0].message, "throttle.upload_kbps: unknown setting"));
+	cfg_errors_free(&errs);
+	/* A new throttle group at the end would be a second one. */
+	struct wb_edit ed2[] = { { "throttle.enabled", "true" } };
+	CU_ASSERT_EQUAL(wb_splice(c, ed2, 1, &out, &errs), -1);
+	CU_ASSERT(errs.n == 1 && strstr(errs.v[0].message, "would break the file"));
+	cfg_errors_free(&errs);
+	sbuf_free(&out);
+	cfg_unref(c);
+}
+
 static void test_set_twice(void)
 {
 	struct config *c = load("twice.conf", "  upload_kbps = 10;\n};\n");
@@ -215,17 +275,17 @@ static void test_check(void)
 	struct cfg_errors errs = { 0 };
 	struct config *c = load("check.conf", "  upload_kbps = 10;\n};\n");
 
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_OK);
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_OK);
 	CU_ASSERT_EQUAL(errs.n, 0);
 	/* An edit on disk that is not running. */
 	tu_write(c->path, "# edited\n");
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_DIFFERS);
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_DIFFERS);
 	CU_ASSERT_EQUAL_FATAL(errs.n, 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(errs.v[0].message, "differs from the running version"));
 	cfg_errors_free(&errs);
 	/* Gone. */
 	unlink(c->path);
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_DIFFERS);
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_DIFFERS);
 	cfg_errors_free(&errs);
 	cfg_unref(c);
 
@@ -233,33 +293,112 @@ static void test_check(void)
 	const char *inc = tu_path(dir, "check.inc");
 	tu_write(inc, "upload_kbps = 4000;\n");
 	c = load("check2.conf", "  @include \"check.inc\"\n};\n");
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_OK);
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_OK);
 	tu_write(inc, "upload_kbps = 4001;\n");
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_DIFFERS);
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_DIFFERS);
 	CU_ASSERT_EQUAL_FATAL(errs.n, 1);
 	CU_ASSERT_STRING_EQUAL(errs.v[0].file, inc);
 	cfg_errors_free(&errs);
 	cfg_unref(c);
 }
 
+/* Set or clear the immutable flag of path (root: chattr +i). */
+static int set_immutable(const char *path, bool on)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK), flags = 0, r = -1;
+
+	if (fd < 0)
+		return -1;
+	if (ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0) {
+		flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+		r = ioctl(fd, FS_IOC_SETFLAGS, &flags);
+	}
+	close(fd);
+	return r;
+}
+
+/* A directory nobody may write to: by its mode for a user, by the
+ * immutable flag for root (a mode does not stop root). */
 static void test_check_unwritable(void)
 {
 	struct cfg_errors errs = { 0 };
 	const char *sub = tu_path(dir, "ro");
 
-	if (geteuid() == 0) {
-		/* root writes anyway; the shell test uses a read-only mount */
-		CU_PASS("skipped as root");
-		return;
-	}
 	mkdir(sub, 0700);
-	struct config *c = load("../ro/x.conf", "};\n");
-	chmod(sub, 0500);
-	CU_ASSERT_EQUAL(wb_check(c, &errs), WB_UNWRITABLE);
+	struct config *c = load("ro/x.conf", "};\n");
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_OK);
+	if (geteuid() == 0) {
+		CU_ASSERT_EQUAL_FATAL(set_immutable(sub, true), 0);
+	} else {
+		chmod(sub, 0500);
+	}
+	CU_ASSERT_EQUAL(wb_check(c, NULL, &errs), WB_UNWRITABLE);
 	CU_ASSERT_EQUAL(errs.n, 1);
-	chmod(sub, 0700);
+	if (geteuid() == 0)
+		set_immutable(sub, false);
+	else
+		chmod(sub, 0700);
 	cfg_errors_free(&errs);
 	cfg_unref(c);
+}
+
+/* Write-back never overwrites an edit made since the file was checked,
+ * and an UNDO's restore never overwrites one made since the SET wrote. */
+static void test_write_edited_since(void)
+{
+	const char *wd = tu_tmpdir(), *f = tu_path(wd, "e.conf");
+	struct sbuf why = { 0 };
+	struct wb_stamp checked, wrote;
+	struct stat st;
+	struct timespec later[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+
+	tu_write(f, "v1\n");
+	CU_ASSERT_EQUAL_FATAL(stat(f, &st), 0);
+	checked = (struct wb_stamp){ .valid = true, .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
+				     .mtime = st.st_mtim };
+	/* An editor saves in place, same size, between check and write. */
+	tu_write(f, "v2\n");
+	later[1].tv_sec = st.st_mtim.tv_sec + 1;
+	utimensat(AT_FDCWD, f, later, 0);
+	CU_ASSERT_EQUAL(wb_write(f, "SNMP\n", 5, &checked, &wrote, &why), -ESTALE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(sbuf_str(&why), "changed on disk since it was checked"));
+	char *t = tu_read(f);
+	CU_ASSERT_STRING_EQUAL(t, "v2\n");
+	free(t);
+	sbuf_reset(&why);
+
+	/* Unchanged since the check: written, and the new stamp returned. */
+	CU_ASSERT_EQUAL_FATAL(stat(f, &st), 0);
+	checked = (struct wb_stamp){ .valid = true, .dev = st.st_dev, .ino = st.st_ino, .size = st.st_size,
+				     .mtime = st.st_mtim };
+	CU_ASSERT_EQUAL(wb_write(f, "SNMP\n", 5, &checked, &wrote, &why), 0);
+	CU_ASSERT(wrote.valid && wrote.size == 5);
+	/* An edit after the write: the restore (expecting "wrote") refuses. */
+	tu_write(f, "edit after the SET\n");
+	CU_ASSERT_EQUAL(wb_write(f, "v2\n", 3, &wrote, NULL, &why), -ESTALE);
+	t = tu_read(f);
+	CU_ASSERT_STRING_EQUAL(t, "edit after the SET\n");
+	free(t);
+	sbuf_free(&why);
+}
+
+/* Temporary files a crash left next to the file are removed; others'
+ * files (another configuration's, a different name) are not. */
+static void test_clean_stale(void)
+{
+	const char *wd = tu_tmpdir(), *f = tu_path(wd, "s.conf");
+	struct stat st;
+
+	tu_write(f, "x\n");
+	tu_write(tu_path(wd, ".s.conf.sssonector-wb.Ab12Cd"), "stale 1");
+	tu_write(tu_path(wd, ".s.conf.sssonector-wb.zzzzzz"), "stale 2");
+	tu_write(tu_path(wd, ".other.conf.sssonector-wb.Ab12Cd"), "not ours");
+	tu_write(tu_path(wd, ".s.conf.sssonector-wb.toolong1"), "not a temp name");
+	CU_ASSERT_EQUAL(wb_clean_stale(f), 2);
+	CU_ASSERT_NOT_EQUAL(stat(tu_path(wd, ".s.conf.sssonector-wb.Ab12Cd"), &st), 0);
+	CU_ASSERT_EQUAL(stat(tu_path(wd, ".other.conf.sssonector-wb.Ab12Cd"), &st), 0);
+	CU_ASSERT_EQUAL(stat(tu_path(wd, ".s.conf.sssonector-wb.toolong1"), &st), 0);
+	CU_ASSERT_EQUAL(stat(f, &st), 0);
 }
 
 static int count_entries(const char *d)
@@ -289,7 +428,7 @@ static void test_write(void)
 	chmod(real, 0640);
 	CU_ASSERT_EQUAL_FATAL(symlink("real.conf", link), 0);
 	int before = count_entries(wd);
-	CU_ASSERT_EQUAL(wb_write(link, "new bytes\n", 10, &why), 0);
+	CU_ASSERT_EQUAL(wb_write(link, "new bytes\n", 10, NULL, NULL, &why), 0);
 	CU_ASSERT_EQUAL(why.len, 0);
 	/* The link is still a link; the target has the bytes and its mode. */
 	CU_ASSERT_EQUAL(lstat(link, &st), 0);
@@ -297,14 +436,14 @@ static void test_write(void)
 	CU_ASSERT_EQUAL(stat(real, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0640);
 	CU_ASSERT_EQUAL(st.st_uid, geteuid());
-	CU_ASSERT_EQUAL(read_file(real, &data, &len), 0);
+	CU_ASSERT_EQUAL(read_file(real, CFG_PEM_MAX, &data, &len), 0);
 	CU_ASSERT_EQUAL(len, 10);
 	CU_ASSERT(data && memcmp(data, "new bytes\n", 10) == 0);
 	free(data);
 	CU_ASSERT_EQUAL(count_entries(wd), before); /* no temp file left */
 
 	/* A target that does not exist: an error, nothing created. */
-	CU_ASSERT(wb_write(tu_path(wd, "missing.conf"), "x", 1, &why) < 0);
+	CU_ASSERT(wb_write(tu_path(wd, "missing.conf"), "x", 1, NULL, NULL, &why) < 0);
 	CU_ASSERT(why.len > 0);
 	CU_ASSERT_EQUAL(count_entries(wd), before);
 	sbuf_free(&why);
@@ -322,8 +461,12 @@ int main(void)
 	CU_add_test(s, "a missing group appended", test_new_group);
 	CU_add_test(s, "values in an @include are refused", test_include_refused);
 	CU_add_test(s, "the same key twice is refused", test_set_twice);
+	CU_add_test(s, "@include on a closing brace's line", test_include_on_brace_line);
+	CU_add_test(s, "a splice that misses is refused", test_splice_verified);
+	CU_add_test(s, "no write over an edit made since", test_write_edited_since);
+	CU_add_test(s, "stale temporary files removed", test_clean_stale);
 	CU_add_test(s, "disk differs from the running version", test_check);
-	CU_add_test(s, "unwritable directory (non-root)", test_check_unwritable);
+	CU_add_test(s, "unwritable directory", test_check_unwritable);
 	CU_add_test(s, "atomic write keeps link, owner and mode", test_write);
 	return tu_run();
 }

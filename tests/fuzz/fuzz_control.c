@@ -23,7 +23,7 @@
 
 static void roundtrip(const struct tun_prefix *p, int hello)
 {
-	char text[INET6_ADDRSTRLEN + 8], cidr[INET6_ADDRSTRLEN + 8];
+	char text[INET6_ADDRSTRLEN + 8], cidr[sizeof(text) + 16];
 	uint8_t buf[FRAME_HDR_LEN + FRAME_MAX_CONTROL];
 	struct frame_decoder d;
 	struct frame f;
