@@ -234,7 +234,15 @@ struct cfg_setting {
 
 extern const struct cfg_setting cfg_settings[];
 
-/* Row checks of the tunnel's hardening settings (cfgtunnel.c). */
+/* Value checks the rows reference (cfgcheck.c): NULL, or why not. */
+const char *cfg_check_hostport(const char *value);
+const char *cfg_check_server_name(const char *value);
+const char *cfg_check_agentx(const char *value);
+const char *cfg_check_cidr(const char *value);
+const char *cfg_check_context(const char *value);
+const char *cfg_check_ifname(const char *value);
+const char *cfg_check_user(const char *value);
+const char *cfg_check_state_dir(const char *value);
 const char *cfg_check_tls_groups(const char *value);
 const char *cfg_check_peer(const char *entry);
 const char *cfg_cross_peers(const struct config *c, char *buf, size_t len);

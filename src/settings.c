@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * settings.c - the one settings table and everything that only needs the
- * table: lookup, "did you mean", value formatting and comparison, the
- * value checks of the string types, --print-config and the docs table.
+ * table: lookup, "did you mean", value formatting and comparison,
+ * --print-config and the docs table (the rows' value checks are
+ * cfgcheck.c's).
  *
  * Every key the daemon knows is a row of cfg_settings[]; nothing else in
  * the program may hard-code a key's type, bounds, default or flags.  This
@@ -10,10 +11,7 @@
  * asked to print, and never shows a secret unless asked for the raw value.
  */
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,187 +19,6 @@
 #include "pki.h"
 
 #define MASK "********"
-
-/* ---- value checks (referenced by the table) ------------------------- */
-
-/* A DNS name: dot-separated labels of letters, digits, '-' and '_', at
- * most 63 characters each, 253 in all, an optional final dot; and not
- * made only of digits and dots (that would be a malformed IPv4 address). */
-static bool is_dns_name(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	bool alpha = false;
-
-	if (len == 0 || len > 254 || (len == 254 && s[253] != '.') || s[0] == '.')
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 && p[1])
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return false;
-		if (!isdigit((unsigned char)*p))
-			alpha = true;
-		if (++label > 63)
-			return false;
-	}
-	return alpha;
-}
-
-static bool is_ip_literal(const char *s)
-{
-	unsigned char buf[16];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-int cfg_hostport_split(const char *hp, char *host, size_t host_len, int *port)
-{
-	const char *colon, *h = hp;
-	size_t n;
-	unsigned char buf[16];
-
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-		if (!close || close[1] != ':')
-			return -1;
-		h = hp + 1;
-		n = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			return -1;
-		n = (size_t)(colon - hp);
-		if (memchr(hp, ':', n)) /* an IPv6 literal needs brackets */
-			return -1;
-	}
-	if (n == 0 || n >= host_len)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (hp[0] == '[' ? inet_pton(AF_INET6, host, buf) != 1
-			 : !(inet_pton(AF_INET, host, buf) == 1 || is_dns_name(host)))
-		return -1;
-
-	const char *p = colon + 1;
-	long v = 0;
-	if (!*p || strlen(p) > 5)
-		return -1;
-	for (; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-static const char *check_hostport(const char *v)
-{
-	char host[256];
-	int port;
-
-	if (cfg_hostport_split(v, host, sizeof(host), &port) < 0)
-		return "must be host:port with a port between 1 and 65535";
-	return NULL;
-}
-
-static const char *check_server_name(const char *v)
-{
-	if (is_ip_literal(v) || is_dns_name(v))
-		return NULL;
-	return "must be a DNS name or an IP address";
-}
-
-static const char *check_agentx(const char *v)
-{
-	static const char msg[] = "must be a socket path (/path or unix:/path) or tcp:host:port";
-
-	if (v[0] == '/')
-		return NULL;
-	if (strncmp(v, "unix:", 5) == 0)
-		return v[5] == '/' ? NULL : msg;
-	if (strncmp(v, "tcp:", 4) == 0)
-		return check_hostport(v + 4) ? msg : NULL;
-	return msg;
-}
-
-static const char *check_cidr(const char *v)
-{
-	static const char msg[] = "must be an address with a prefix length (a.b.c.d/len or IPv6/len)";
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char buf[16];
-	const char *slash = strchr(v, '/');
-	int max;
-	long len = 0;
-
-	if (!slash || (size_t)(slash - v) >= sizeof(addr) || !slash[1] || strlen(slash + 1) > 3)
-		return msg;
-	memcpy(addr, v, (size_t)(slash - v));
-	addr[slash - v] = '\0';
-	if (inet_pton(AF_INET, addr, buf) == 1)
-		max = 32;
-	else if (inet_pton(AF_INET6, addr, buf) == 1)
-		max = 128;
-	else
-		return msg;
-	for (const char *p = slash + 1; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return msg;
-		len = len * 10 + (*p - '0');
-	}
-	return len <= max ? NULL : msg;
-}
-
-/* An SNMP context name: what snmpd.conf's -Cn and snmp* -n accept
- * without quoting, at most 32 octets (SnmpAdminString, contextName). */
-static const char *check_context(const char *v)
-{
-	if (strlen(v) > 32)
-		goto bad;
-	for (const char *p = v; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-			goto bad;
-	return NULL;
-bad:
-	return "must be at most 32 letters, digits, '-', '_' or '.'";
-}
-
-/* What the kernel's dev_valid_name() accepts. */
-static const char *check_ifname(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 15 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		goto bad;
-	for (const char *p = v; *p; p++)
-		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-			goto bad;
-	return NULL;
-bad:
-	return "must be a valid interface name (1 to 15 characters, no '/', ':' or whitespace)";
-}
-
-/* A user of the passwd database (user: the daemon switches to it). */
-static const char *check_user(const char *v)
-{
-	if (!*v || strpbrk(v, ":/ \t\n"))
-		return "must be a user name";
-	return getpwnam(v) ? NULL : "no such user";
-}
-
-/* reload.state_dir: an absolute path (the state must not move with the
- * working directory). */
-static const char *check_state_dir(const char *v)
-{
-	return v[0] == '/' ? NULL : "must be an absolute path";
-}
 
 /* ---- the table ------------------------------------------------------ */
 
@@ -230,20 +47,20 @@ const struct cfg_setting cfg_settings[] = {
 	  .components = CFG_C_DATAPLANE,
 	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
 	{ .key = "user", .type = CFG_T_STRING, .offset = AT(user),
-	  .flags = CFG_F_RESTART, .check = check_user, .components = CFG_C_ENGINE,
+	  .flags = CFG_F_RESTART, .check = cfg_check_user, .components = CFG_C_ENGINE,
 	  .doc = "after startup, run as this user with only the capabilities the transport needs "
 		 "(--user overrides it); unset: stay who started the daemon" },
 
 	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
-	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
+	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = cfg_check_hostport,
 	  .components = CFG_C_LISTEN,
 	  .doc = "address the server accepts tunnel connections on" },
 	{ .key = "tunnel.server", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.server),
-	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = check_hostport,
+	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = cfg_check_hostport,
 	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "server the client connects to" },
 	{ .key = "tunnel.server_name", .type = CFG_T_STRING, .offset = AT(tunnel.server_name),
-	  .scope = CFG_REQ_CLIENT, .check = check_server_name,
+	  .scope = CFG_REQ_CLIENT, .check = cfg_check_server_name,
 	  .components = CFG_C_TLS,
 	  .doc = "name the server certificate must carry (CN or SAN); sent as SNI when it is a DNS name" },
 	{ .key = "tunnel.cert_file", .type = CFG_T_PATH, .offset = AT(tunnel.cert_file),
@@ -334,11 +151,11 @@ const struct cfg_setting cfg_settings[] = {
 	  .doc = "token bucket depth, as this many milliseconds of the rate" },
 
 	{ .key = "forward.listen", .type = CFG_T_HOSTPORT, .offset = AT(forward.listen),
-	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = check_hostport,
+	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = cfg_check_hostport,
 	  .components = CFG_C_LISTEN,
 	  .doc = "local address the client accepts TCP connections on" },
 	{ .key = "forward.target", .type = CFG_T_HOSTPORT, .offset = AT(forward.target),
-	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = check_hostport,
+	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = cfg_check_hostport,
 	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "address the server connects each forwarded stream to" },
 	{ .key = "forward.max_streams", .type = CFG_T_INT, .offset = AT(forward.max_streams),
@@ -349,11 +166,11 @@ const struct cfg_setting cfg_settings[] = {
 	  .doc = "close a forwarded stream after this many seconds without a byte either way; 0: never" },
 
 	{ .key = "network.interface", .type = CFG_T_IFNAME, .offset = AT(network.interface),
-	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = check_ifname,
+	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = cfg_check_ifname,
 	  .components = CFG_C_TUN,
 	  .doc = "name of the TUN device" },
 	{ .key = "network.address", .type = CFG_T_CIDR, .offset = AT(network.address),
-	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = check_cidr,
+	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = cfg_check_cidr,
 	  .components = CFG_C_TUN,
 	  .doc = "address and prefix length of the TUN device" },
 	{ .key = "network.mtu", .type = CFG_T_INT, .offset = AT(network.mtu),
@@ -366,7 +183,7 @@ const struct cfg_setting cfg_settings[] = {
 	  .components = CFG_C_SNMP,
 	  .doc = "run the AgentX subagent" },
 	{ .key = "monitor.agentx_socket", .type = CFG_T_STRING, .offset = AT(monitor.agentx_socket),
-	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = check_agentx,
+	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = cfg_check_agentx,
 	  .components = CFG_C_SNMP,
 	  .doc = "the master agent's AgentX socket: a path or tcp:host:port" },
 	{ .key = "monitor.agentx_ping_s", .type = CFG_T_INT, .offset = AT(monitor.agentx_ping_s),
@@ -377,7 +194,7 @@ const struct cfg_setting cfg_settings[] = {
 	  .def = "true", .flags = CFG_F_SNMP_WRITABLE, .components = CFG_C_SNMP,
 	  .doc = "send SNMP notifications (sssNotificationsEnabled)" },
 	{ .key = "monitor.snmp_context", .type = CFG_T_STRING, .offset = AT(monitor.snmp_context),
-	  .def = "\"\"", .check = check_context, .components = CFG_C_SNMP,
+	  .def = "\"\"", .check = cfg_check_context, .components = CFG_C_SNMP,
 	  .doc = "the SNMP context the subtree is registered in (\"\": the default context); "
 		 "one per daemon when several share one snmpd" },
 	{ .key = "monitor.snmp_write", .type = CFG_T_ENUM, .offset = AT(monitor.snmp_write),
@@ -403,7 +220,7 @@ const struct cfg_setting cfg_settings[] = {
 	  .components = CFG_C_ENGINE,
 	  .doc = "applied versions kept for rollback" },
 	{ .key = "reload.state_dir", .type = CFG_T_STRING, .offset = AT(reload.state_dir),
-	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = check_state_dir, .components = CFG_C_ENGINE,
+	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = cfg_check_state_dir, .components = CFG_C_ENGINE,
 	  .doc = "where the version counter and the history survive restarts (one subdirectory "
 		 "per configuration file)" },
 	{ .key = "reload.start_invalid", .type = CFG_T_ENUM, .offset = AT(reload.start_invalid),
@@ -755,15 +572,15 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 		break;
 	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
 	default:
-		if (s->check == check_server_name)
+		if (s->check == cfg_check_server_name)
 			fputs("DNS name or IP address", out);
-		else if (s->check == check_agentx)
+		else if (s->check == cfg_check_agentx)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
 		else if (s->check == cfg_check_tls_groups)
 			fputs("`X25519`, `X448`, `P-256`, `P-384`, `P-521`, joined by `:`", out);
-		else if (s->check == check_user)
+		else if (s->check == cfg_check_user)
 			fputs("a user name", out);
-		else if (s->check == check_state_dir)
+		else if (s->check == cfg_check_state_dir)
 			fputs("absolute path", out);
 		break;
 	}
@@ -782,7 +599,7 @@ static void schema_default(const struct cfg_setting *s, FILE *out)
 		fputs("— (required)", out);
 	} else if (s->required != CFG_REQ_NEVER) {
 		fprintf(out, "required when %s", cfg_required_text(s->required));
-	} else if (s->check == check_server_name) {
+	} else if (s->check == cfg_check_server_name) {
 		fputs("host part of `tunnel.server`", out);
 	} else {
 		fputs("unset", out);
