@@ -20,6 +20,7 @@
 #include <strings.h>
 
 #include "config.h"
+#include "pki.h"
 #include "tunpkt.h"
 
 /* ---- value checks (referenced by the table) ------------------------- */
@@ -235,8 +236,9 @@ const char *cfg_check_peer(const char *v)
 	char name[256];
 	struct tun_addr a;
 
-	if (tunpkt_peer_parse(v, name, sizeof(name), &a) < 0)
-		return "must be NAME=ADDRESS (a certificate CN or SAN, then an IPv4 or IPv6 address without prefix)";
+	if (tunpkt_peer_parse(v, name, sizeof(name), &a) < 0 || pki_name_check(name))
+		return "must be NAME=ADDRESS (NAME as an allowed_peers entry, ADDRESS an IPv4 or IPv6 address "
+		       "without prefix)";
 	return NULL;
 }
 

@@ -66,7 +66,7 @@ const char *tunpkt_prefix_problem(const struct tun_prefix *server, const struct 
 
 int tunpkt_peer_parse(const char *entry, char *name, size_t len, struct tun_addr *addr)
 {
-	const char *eq = entry ? strchr(entry, '=') : NULL;
+	const char *eq = entry ? strrchr(entry, '=') : NULL;
 	struct tun_addr a = { 0 };
 	size_t n;
 
@@ -75,8 +75,10 @@ int tunpkt_peer_parse(const char *entry, char *name, size_t len, struct tun_addr
 	n = (size_t)(eq - entry);
 	if (n >= len)
 		return -1;
+	if (entry[0] == ' ' || entry[n - 1] == ' ')
+		return -1;
 	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)entry[i] <= ' ' || entry[i] == 0x7f)
+		if ((unsigned char)entry[i] < ' ' || entry[i] == 0x7f)
 			return -1;
 	if (inet_pton(AF_INET, eq + 1, a.a) == 1)
 		a.family = AF_INET;

@@ -40,9 +40,10 @@ const char *tunpkt_prefix_problem(const struct tun_prefix *server, const struct 
 				  char *buf, size_t len);
 
 /*
- * A tunnel.peers entry, "NAME=ADDRESS": NAME as in allowed_peers (a CN or
- * SAN, no '=', no spaces), ADDRESS an IPv4 or IPv6 address without a
- * prefix.  Returns 0 with name (NUL-terminated, len >= 2) and *addr
+ * A tunnel.peers entry, "NAME=ADDRESS": NAME an allowed_peers entry (split
+ * at the last '='; no control characters, no space at either end; the
+ * configuration checks it further with pki_name_check), ADDRESS an IPv4 or
+ * IPv6 address without a prefix.  Returns 0 with name (NUL-terminated, len >= 2) and *addr
  * filled, or -1.
  */
 int tunpkt_peer_parse(const char *entry, char *name, size_t len, struct tun_addr *addr);

@@ -183,7 +183,7 @@ struct vcase {
 #define ONLY_TUN_SERVER "is only used when mode = \"server\" and transport = \"tun\""
 #define M_GROUPS "must be a colon-separated list of X25519, X448, P-256, P-384, P-521 " \
 	"(finite-field groups cost the server ~100 ms per handshake)"
-#define M_PEER "entry 1: must be NAME=ADDRESS (a certificate CN or SAN, then an IPv4 or IPv6 address without prefix)"
+#define M_PEER "entry 1: must be NAME=ADDRESS (NAME as an allowed_peers entry, ADDRESS an IPv4 or IPv6 address without prefix)"
 
 /* An int key's edges: min-1 and max+1 rejected, min and max accepted. */
 #define RANGE(b, k, lo, hi, lo1, hi1, m) \
@@ -330,10 +330,12 @@ static const struct vcase vcases[] = {
 	/* tunnel.peers: NAME=ADDRESS, inside the subnet, each address and name once */
 	OK("stun", "tunnel.peers", "[ \"branch-1=10.9.0.2\", \"branch-2=10.9.0.254\" ]"),
 	OK("stun", "tunnel.peers", "[ ]"),
+	OK("stun", "tunnel.peers", "[ \"cn:Branch One=10.9.0.2\", \"ip:192.0.2.7=10.9.0.3\", \"email:a@b.example=10.9.0.4\" ]"),
 	BAD("stun", "tunnel.peers", "[ \"branch-1\" ]", M_PEER),
 	BAD("stun", "tunnel.peers", "[ \"branch 1=10.9.0.2\" ]", M_PEER),
 	BAD("stun", "tunnel.peers", "[ \"=10.9.0.2\" ]", M_PEER),
 	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.2/24\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"dns:*.example.org=10.9.0.2\" ]", M_PEER),
 	BAD("stun", "tunnel.peers", "[ \"b=10.9.1.2\" ]",
 	    "b: address 10.9.1.2 is outside this server's subnet (network.address = 10.9.0.1/24)"),
 	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.0\" ]",

@@ -85,7 +85,12 @@ static void test_peer_entries(void)
 		{ "=10.9.0.2", NULL, NULL },
 		{ "b=", NULL, NULL },
 		{ "b", NULL, NULL },
-		{ "b 1=10.9.0.2", NULL, NULL },
+		{ "b 1=10.9.0.2", "b 1", "10.9.0.2" }, /* pki_name_check refuses it later */
+		{ "cn:Branch One=10.9.0.2", "cn:Branch One", "10.9.0.2" },
+		{ "cn:a=b=10.9.0.2", "cn:a=b", "10.9.0.2" },
+		{ " b=10.9.0.2", NULL, NULL },
+		{ "b =10.9.0.2", NULL, NULL },
+		{ "b\t=10.9.0.2", NULL, NULL },
 		{ "b=10.9.0.2/24", NULL, NULL },
 		{ "b=10.9.0.256", NULL, NULL },
 		{ "b=10.9.0.2 ", NULL, NULL },

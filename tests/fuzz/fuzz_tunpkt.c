@@ -82,8 +82,12 @@ static void peer(const uint8_t *d, size_t n)
 	entry[n] = '\0';
 	if (tunpkt_peer_parse(entry, name, sizeof(name), &a) < 0)
 		return;
-	if (!name[0] || strchr(name, '=') || strchr(name, ' '))
+	size_t len = strlen(name);
+	if (!len || name[0] == ' ' || name[len - 1] == ' ')
 		abort();
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)name[i] < ' ' || name[i] == 0x7f)
+			abort();
 }
 
 static void routes(const uint8_t *d, size_t n)
