@@ -28,7 +28,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -42,6 +41,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "mailbox.h"
 #include "mib.h"
 #include "reload.h"
 #include "util.h"
@@ -64,12 +64,10 @@ struct agent {
 	atomic_int ping_s;
 	pthread_mutex_t ctx_lock;
 	char *want_context; /* under ctx_lock */
-	int wake_fd;
-
-	pthread_mutex_t qlock;
-	struct mib_note q[MAX_NOTES];
-	size_t qn;
-	unsigned long dropped;
+	/* Notifications to send, and wake-ups (the wanted state changed). */
+	struct mailbox mb;
+	atomic_int notes_queued;
+	atomic_ulong dropped;
 
 	pthread_t thread;
 	bool started;
@@ -96,9 +94,7 @@ static struct agent *lib_agent;
 
 static void wake(struct agent *a)
 {
-	uint64_t one = 1;
-	ssize_t w = write(a->wake_fd, &one, sizeof(one));
-	(void)w;
+	mailbox_wake(&a->mb);
 }
 
 /* ---- the engine component: monitor.* --------------------------------- */
@@ -166,15 +162,35 @@ static char *want_context(struct agent *a)
 
 /* ---- notifications ---------------------------------------------------- */
 
+/* On the SNMP thread: send one queued note, or drop it when there is
+ * nobody to send it to. */
+static void send_note(void *owner, void *arg)
+{
+	struct agent *a = owner;
+	const struct mib_note *n = arg;
+
+	atomic_fetch_sub(&a->notes_queued, 1);
+	if (!(a->connected && a->registered && atomic_load(&a->notifications))) {
+		atomic_fetch_add(&a->dropped, 1);
+		return;
+	}
+	mib_send_note(a->mib, n);
+	log_debug("snmp", "event=notification name=%s source=%s version=%u",
+		  n->result == RELOAD_APPLIED ? "sssReloadApplied" : "sssReloadRejected",
+		  reload_source_name(n->source), n->version);
+}
+
+/* From any thread: at most MAX_NOTES wait; more are dropped (counted). */
 static void queue_note(struct agent *a, const struct mib_note *n)
 {
-	pthread_mutex_lock(&a->qlock);
-	if (a->qn < MAX_NOTES)
-		a->q[a->qn++] = *n;
-	else
-		a->dropped++;
-	pthread_mutex_unlock(&a->qlock);
-	wake(a);
+	if (atomic_fetch_add(&a->notes_queued, 1) >= MAX_NOTES) {
+		atomic_fetch_sub(&a->notes_queued, 1);
+		atomic_fetch_add(&a->dropped, 1);
+		return;
+	}
+	struct mib_note *copy = xmalloc(sizeof(*copy));
+	*copy = *n;
+	mailbox_post(&a->mb, send_note, copy, free);
 }
 
 /* The engine observer (control thread): every counted attempt but
@@ -200,26 +216,8 @@ static void observe(void *ctx, const struct reload_event *ev)
 /* Send what is queued, or drop it when there is nobody to send it to. */
 static void flush_notes(struct agent *a)
 {
-	struct mib_note q[MAX_NOTES];
-	size_t n;
-	unsigned long dropped;
-
-	pthread_mutex_lock(&a->qlock);
-	n = a->qn;
-	memcpy(q, a->q, n * sizeof(q[0]));
-	a->qn = 0;
-	dropped = a->dropped;
-	a->dropped = 0;
-	pthread_mutex_unlock(&a->qlock);
-	bool can = a->connected && a->registered && atomic_load(&a->notifications);
-	for (size_t i = 0; i < n && can; i++) {
-		mib_send_note(a->mib, &q[i]);
-		log_debug("snmp", "event=notification name=%s source=%s version=%u",
-			  q[i].result == RELOAD_APPLIED ? "sssReloadApplied" : "sssReloadRejected",
-			  reload_source_name(q[i].source), q[i].version);
-	}
-	if (n && !can)
-		dropped += n;
+	mailbox_run(&a->mb, a);
+	unsigned long dropped = atomic_exchange(&a->dropped, 0);
 	if (dropped)
 		log_debug("snmp", "event=notification_dropped count=%lu connected=%d", dropped, a->connected);
 }
@@ -543,7 +541,7 @@ static void wait_and_process(struct agent *a)
 	int timeout = -1;
 	netsnmp_large_fd_set fds;
 
-	pfd[n++] = (struct pollfd){ .fd = a->wake_fd, .events = POLLIN };
+	pfd[n++] = (struct pollfd){ .fd = mailbox_fd(&a->mb), .events = POLLIN };
 	if (a->inited) {
 		int maxfd = 0, block = 1;
 		struct timeval tv = { 0 };
@@ -562,11 +560,8 @@ static void wait_and_process(struct agent *a)
 			timeout = left;
 	}
 	int r = poll(pfd, n, timeout);
-	if (pfd[0].revents & POLLIN) {
-		uint64_t v;
-		ssize_t rd = read(a->wake_fd, &v, sizeof(v));
-		(void)rd;
-	}
+	if (pfd[0].revents & POLLIN)
+		mailbox_run(&a->mb, a);
 	if (!a->inited)
 		return;
 	NETSNMP_LARGE_FD_ZERO(&fds);
@@ -618,10 +613,8 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 
 	a->e = e;
 	a->mib = mib_new(e, ts);
-	a->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (a->wake_fd < 0)
+	if (mailbox_init(&a->mb) < 0)
 		abort();
-	pthread_mutex_init(&a->qlock, NULL);
 	pthread_mutex_init(&a->ctx_lock, NULL);
 	a->want_context = xstrdup("");
 	atomic_init(&a->want_enabled, false);
@@ -678,8 +671,7 @@ void agent_free(struct agent *a)
 		pthread_join(a->thread, NULL);
 	}
 	mib_free(a->mib);
-	close(a->wake_fd);
-	pthread_mutex_destroy(&a->qlock);
+	mailbox_destroy(&a->mb); /* notes never sent are freed */
 	pthread_mutex_destroy(&a->ctx_lock);
 	free(a->want_context);
 	free(a->socket);

@@ -405,7 +405,8 @@ static bool req_known(const struct loader *L, enum cfg_required r)
 	case CFG_REQ_CLIENT: return mode_ok;
 	case CFG_REQ_TUN: return tr_ok;
 	case CFG_REQ_FORWARD_CLIENT:
-	case CFG_REQ_FORWARD_SERVER: return mode_ok && tr_ok;
+	case CFG_REQ_FORWARD_SERVER:
+	case CFG_REQ_TUN_SERVER: return mode_ok && tr_ok;
 	default: return true;
 	}
 }
@@ -487,6 +488,18 @@ static size_t idx(const char *key)
 static void check_cross(struct loader *L)
 {
 	struct config *c = L->c;
+	char buf[256];
+
+	/* The rows' own rules, when the row and mode/transport parsed. */
+	for (size_t i = 0; i < cfg_n_settings; i++) {
+		const struct cfg_setting *s = &cfg_settings[i];
+		const char *msg;
+		if (!s->cross || (L->bad & BIT(i)) || !req_known(L, s->scope) ||
+		    !cfg_required_holds(c, s->scope))
+			continue;
+		if ((msg = s->cross(c, buf, sizeof(buf))) != NULL)
+			row_err(L, i, true, msg, "");
+	}
 
 	/* The kernel removes IPv6 addresses from a link whose MTU drops below
 	 * the IPv6 minimum: the tunnel would silently die. */
@@ -787,16 +800,36 @@ static bool blob_equal(const struct cfg_blob *a, const struct cfg_blob *b)
 	return a->len == b->len && (a->len == 0 || memcmp(a->data, b->data, a->len) == 0);
 }
 
+/* Whether setting s differs between a and b, by value or named file's content. */
+static bool setting_changed(const struct config *a, const struct config *b, const struct cfg_setting *s,
+			    bool *value)
+{
+	const struct cfg_blob *ba = cfg_file_blob(a, s), *bb = cfg_file_blob(b, s);
+
+	*value = !cfg_value_equal(a, b, s);
+	return *value || (ba && bb && !blob_equal(ba, bb));
+}
+
+unsigned cfg_changed_components(const struct config *a, const struct config *b)
+{
+	unsigned mask = 0;
+	bool value;
+
+	for (size_t i = 0; i < cfg_n_settings; i++)
+		if (!a || setting_changed(a, b, &cfg_settings[i], &value))
+			mask |= cfg_settings[i].components;
+	return mask;
+}
+
 int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit, struct sbuf *keys)
 {
 	int n = 0;
 
 	for (size_t i = 0; a && b && i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
-		const struct cfg_blob *ba = cfg_file_blob(a, s), *bb = cfg_file_blob(b, s);
-		bool value = !cfg_value_equal(a, b, s);
+		bool value;
 
-		if (!value && !(ba && bb && !blob_equal(ba, bb)))
+		if (!setting_changed(a, b, s, &value))
 			continue;
 		if (audit) {
 			if (n)

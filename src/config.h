@@ -100,11 +100,14 @@ struct config {
 		char *listen, *server, *server_name;
 		char *cert_file, *key_file, *ca_file, *key_password, *crl_file;
 		struct cfg_strlist allowed_peers;
+		struct cfg_strlist peers;   /* tun server: "name=address" entries */
 		int trust;            /* enum cfg_trust */
 		int crl_expired;      /* enum cfg_crl_expired */
 		int expiry_warn_days; /* 0: off */
-		int max_clients, handshake_timeout_ms, keepalive_s;
+		int max_clients, max_pending, max_pending_per_source;
+		int handshake_timeout_ms, keepalive_s;
 		enum cfg_tls_version tls_min_version;
+		char *tls_groups;
 		int upload_kbps, download_kbps;
 	} tunnel;
 	struct {
@@ -113,6 +116,7 @@ struct config {
 	} throttle;
 	struct {
 		char *listen, *target;
+		int max_streams, idle_timeout_s;
 	} forward;
 	struct {
 		char *interface, *address;
@@ -182,7 +186,25 @@ enum cfg_required {
 	CFG_REQ_TUN,             /* transport = tun */
 	CFG_REQ_FORWARD_CLIENT,  /* client and forward */
 	CFG_REQ_FORWARD_SERVER,  /* server and forward */
+	CFG_REQ_TUN_SERVER,      /* server and tun */
 };
+
+/* Which running parts react to a setting (a row's components mask): a
+ * component looks at the mask of what changed (cfg_changed_components)
+ * instead of naming keys itself. */
+enum cfg_component {
+	CFG_C_TLS = 1 << 0,       /* a new TLS context, and a revocation sweep */
+	CFG_C_LISTEN = 1 << 1,    /* a new listening socket */
+	CFG_C_RESOLVE = 1 << 2,   /* tunnel.server / forward.target resolved again */
+	CFG_C_DATAPLANE = 1 << 3, /* read by the data plane: sessions, limits, buckets */
+	CFG_C_TUN = 1 << 4,       /* the TUN device */
+	CFG_C_LOGGING = 1 << 5,
+	CFG_C_WATCH = 1 << 6,
+	CFG_C_SNMP = 1 << 7,
+	CFG_C_ENGINE = 1 << 8,    /* the engine itself (history) */
+};
+/* Every bit the data plane's component reacts to. */
+#define CFG_C_TUNNEL_ANY (CFG_C_TLS | CFG_C_LISTEN | CFG_C_RESOLVE | CFG_C_DATAPLANE | CFG_C_TUN)
 
 struct cfg_setting {
 	const char *key;           /* "tunnel.upload_kbps" */
@@ -198,13 +220,32 @@ struct cfg_setting {
 	 * \"server\""; its default is still filled in (and --print-config
 	 * prints it commented out) so that the snapshot is complete. */
 	enum cfg_required scope;
-	/* Extra check of a string value (after the type's own): NULL if fine,
-	 * else the message.  NULL pointer: no extra check. */
+	/* Extra check of a string value (after the type's own), or of each
+	 * item of a list: NULL if fine, else the message.  NULL pointer: no
+	 * extra check. */
 	const char *(*check)(const char *value);
+	/* A rule against the rest of the configuration (cross-field), run
+	 * when the setting and what it depends on parsed: NULL if fine, else
+	 * the message (buf may hold it).  NULL pointer: none. */
+	const char *(*cross)(const struct config *c, char *buf, size_t len);
+	unsigned components;       /* enum cfg_component: who reacts to a change */
 	const char *doc;           /* one line for the docs table and --help-config */
 };
 
 extern const struct cfg_setting cfg_settings[];
+
+/* Value checks the rows reference (cfgcheck.c): NULL, or why not. */
+const char *cfg_check_hostport(const char *value);
+const char *cfg_check_server_name(const char *value);
+const char *cfg_check_agentx(const char *value);
+const char *cfg_check_cidr(const char *value);
+const char *cfg_check_context(const char *value);
+const char *cfg_check_ifname(const char *value);
+const char *cfg_check_user(const char *value);
+const char *cfg_check_state_dir(const char *value);
+const char *cfg_check_tls_groups(const char *value);
+const char *cfg_check_peer(const char *entry);
+const char *cfg_cross_peers(const struct config *c, char *buf, size_t len);
 extern const size_t cfg_n_settings;
 
 /* The row for key, or NULL.  */
@@ -302,6 +343,10 @@ int cfg_check_change(const struct config *running, const struct config *candidat
  * With no a (startup) or no b nothing is compared: 0, nothing appended.
  */
 int cfg_diff(const struct config *a, const struct config *b, struct sbuf *audit, struct sbuf *keys);
+
+/* The enum cfg_component bits of every setting (or named file's content)
+ * that differs between a and b; every bit when a is NULL (startup). */
+unsigned cfg_changed_components(const struct config *a, const struct config *b);
 
 /* The effective configuration in libconfig syntax, defaults included and
  * secrets masked; cfg_load accepts what it prints. */

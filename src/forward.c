@@ -4,15 +4,18 @@
  *
  * Client: a plain TCP connection accepted on forward.listen becomes its own
  * TLS connection to tunnel.server.  Server: a TLS connection accepted on
- * tunnel.listen is connected, after the handshake, to forward.target.
- * Bytes are relayed both ways through two bounded buffers; a full buffer
- * stops reading its source (backpressure), an end of stream is passed on
- * as a TLS close_notify or a TCP half-close once the buffer drained, so
- * no byte is ever dropped.  The limiter delays reads, never data.
+ * tunnel.listen is connected, once admitted, to forward.target.  Bytes are
+ * relayed both ways through two bounded buffers; a full buffer stops
+ * reading its source (backpressure), an end of stream is passed on as a
+ * TLS close_notify or a TCP half-close once the buffer drained, so no byte
+ * is ever dropped.  The limiter delays reads, never data.
  *
- * Runs on the data-plane thread only.  A session keeps the dp_conf (and
- * SSL_CTX) it started under; a reload that stops admitting its peer closes
- * it (revocation).
+ * The session layer decides who may stay (pending caps, deadlines,
+ * max_clients, forward.max_streams, revocation); this file does the I/O.
+ * When both ends speak FRAME_FWD_ALPN the server starts the stream with
+ * its admission status, so a refused client can say why.  A stream's
+ * buffers exist only once it relays (fwd_buffers), and both TLS legs have
+ * TCP keepalive from tunnel.keepalive_s.  Data-plane thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -25,9 +28,11 @@
 #include <openssl/ssl.h>
 
 #include "config.h"
-#include "dataplane.h"
+#include "dpconf.h"
+#include "frame.h"
 #include "log.h"
 #include "net.h"
+#include "session.h"
 #include "stats.h"
 #include "tls.h"
 #include "tlsio.h"
@@ -36,58 +41,59 @@
 #define BUF_SIZE (256 * 1024)
 #define PAIR_SIZE (256 * 1024) /* ciphertext batched per read(2)/write(2) */
 #define TLS_CHUNK (64 * 1024)  /* one SSL_write: four full records */
-#define PUMP_ROUNDS 16        /* then yield to other sessions */
+#define PUMP_ROUNDS 16         /* then yield to other sessions */
 
 struct buf {
 	char *d;
 	size_t r, w; /* consume from r, produce at w */
 };
 
-enum fs_state { FS_CONNECT_TLS, FS_HANDSHAKE, FS_CONNECT_TARGET, FS_RELAY };
+enum fs_state { FS_CONNECT_TLS, FS_HANDSHAKE, FS_STATUS, FS_CONNECT_TARGET, FS_RELAY };
 
 struct fsession {
-	struct dataplane *dp;
-	struct dp_conf *conf;
-	struct fsession *prev, *next;
-	unsigned long id;
+	struct session s;
+	struct forward *fw;
 	enum fs_state state;
-	bool server, closed, counted;
-	struct dp_handler tls_h, plain_h;
-	SSL *ssl;
+	bool server, status; /* status: the admission status is spoken */
+	struct loop_handler tls_h, plain_h;
 	struct tlsio io;
-	struct dp_timer deadline, soon;
-	char peer[80];
+	bool io_attached;
+	struct loop_timer soon;
+	uint8_t st[FRAME_STATUS_MAX]; /* client: the status read so far */
+	size_t st_have;
 
 	struct buf to_tls, to_plain;
 	bool plain_eof, tls_eof;     /* no more to read from that side */
 	bool close_notify_sent, plain_shut;
 	bool tls_broken;             /* the TLS side failed: flush to plain, then close */
-	bool throttled[2];           /* waiting for tokens, by enum dp_dir */
-	uint64_t bytes[2];
+	bool throttled[2];           /* waiting for tokens, by enum throttle_dir */
 };
 
 struct forward {
-	struct fsession *head;
-	unsigned long next_id;
-	unsigned server_conns; /* server side: every accepted connection */
+	struct session_layer *sl;
+	struct loop *loop;
 };
 
-static struct forward *fw(struct dataplane *dp)
+static const struct session_ops fwd_ops;
+
+static struct dpconf *cur(struct forward *fw)
 {
-	return dp_mode_priv(dp);
+	return session_layer_conf(fw->sl);
 }
 
 /* Directions as seen at this end: what is read from the plain side is
  * upload on a client and download on a server, and the reverse for TLS. */
-static enum dp_dir plain_dir(const struct fsession *s)
+static enum throttle_dir plain_dir(const struct fsession *f)
 {
-	return s->server ? DP_DOWN : DP_UP;
+	return f->server ? THROTTLE_DOWN : THROTTLE_UP;
 }
 
-static enum dp_dir tls_dir(const struct fsession *s)
+static enum throttle_dir tls_dir(const struct fsession *f)
 {
-	return s->server ? DP_UP : DP_DOWN;
+	return f->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
+
+/* ---- buffers: the one place they are made and freed -------------------------- */
 
 static size_t space(const struct buf *b)
 {
@@ -97,6 +103,32 @@ static size_t space(const struct buf *b)
 static size_t pending(const struct buf *b)
 {
 	return b->w - b->r;
+}
+
+/* The relay's buffers and the batched TLS I/O, once the stream is admitted:
+ * a pending connection costs neither.  Returns -1 on failure. */
+static int fwd_buffers(struct fsession *f)
+{
+	if (!f->io_attached) {
+		if (tlsio_attach(&f->io, f->s.ssl, f->tls_h.fd, PAIR_SIZE) < 0)
+			return -1;
+		f->io_attached = true;
+	}
+	if (f->state == FS_RELAY && !f->to_tls.d) {
+		f->to_tls.d = xmalloc(BUF_SIZE);
+		f->to_plain.d = xmalloc(BUF_SIZE);
+	}
+	return 0;
+}
+
+static void fwd_buffers_free(struct fsession *f)
+{
+	free(f->to_tls.d);
+	free(f->to_plain.d);
+	f->to_tls.d = f->to_plain.d = NULL;
+	if (f->io_attached)
+		tlsio_free(&f->io);
+	f->io_attached = false;
 }
 
 /* After consuming: start again at the front when empty, or move the rest
@@ -113,526 +145,533 @@ static void buf_compact(struct buf *b)
 	}
 }
 
-/* ---- closing ------------------------------------------------------------ */
+/* ---- the session's ops ------------------------------------------------------------- */
 
-static void session_free(void *p)
+static void fwd_release(struct session *s)
 {
-	struct fsession *s = p;
+	struct fsession *f = container_of(s, struct fsession, s);
+	struct loop *l = f->fw->loop;
 
-	free(s->to_tls.d);
-	free(s->to_plain.d);
-	free(s);
-}
-
-static void session_close(struct fsession *s, const char *reason)
-{
-	struct dataplane *dp = s->dp;
-	struct tunnel_stats *st = dp_stats(dp);
-
-	if (s->closed)
-		return;
-	s->closed = true;
-	char q[160];
-
-	log_info("forward", "event=session_close id=%lu peer=%s reason=%s up=%llu down=%llu", s->id,
-		 s->peer, log_quote(reason, q, sizeof(q)), (unsigned long long)s->bytes[DP_UP],
-		 (unsigned long long)s->bytes[DP_DOWN]);
-	dp_timer_cancel(dp, &s->deadline);
-	dp_timer_cancel(dp, &s->soon);
-	/* Closing on our side (stop, revocation): tell the peer properly,
-	 * best effort, so that it does not see a truncated stream. */
-	if (s->ssl && s->state == FS_RELAY && !s->close_notify_sent && !s->tls_broken) {
+	loop_timer_cancel(l, &f->soon);
+	/* Closing on our side (stop, revocation, idle): tell the peer
+	 * properly, best effort, so that it does not see a truncated stream. */
+	if (s->ssl && f->io_attached && f->state == FS_RELAY && !f->close_notify_sent && !f->tls_broken) {
 		if (SSL_shutdown(s->ssl) >= 0)
-			tlsio_flush(&s->io);
-		/* Whatever failed here must not be read by the next session's
-		 * SSL_get_error(): the error queue is per thread. */
-		ERR_clear_error();
+			tlsio_flush(&f->io);
 	}
-	if (s->tls_h.fd >= 0) {
-		dp_watch(dp, &s->tls_h, 0);
-		close(s->tls_h.fd);
+	if (f->tls_h.fd >= 0) {
+		loop_watch(l, &f->tls_h, 0);
+		close(f->tls_h.fd);
+		f->tls_h.fd = -1;
 	}
-	if (s->plain_h.fd >= 0) {
-		dp_watch(dp, &s->plain_h, 0);
-		close(s->plain_h.fd);
+	if (f->plain_h.fd >= 0) {
+		loop_watch(l, &f->plain_h, 0);
+		close(f->plain_h.fd);
+		f->plain_h.fd = -1;
 	}
 	SSL_free(s->ssl);
 	s->ssl = NULL;
-	tlsio_free(&s->io);
-	if (s->counted)
-		atomic_fetch_sub_explicit(&st->sessions_active, 1, memory_order_relaxed);
-	if (s->server)
-		fw(dp)->server_conns--;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		fw(dp)->head = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
-	dp_conf_unref(s->conf);
-	s->conf = NULL;
-	dp_defer(dp, session_free, s);
+	fwd_buffers_free(f);
 }
 
-/* ---- the relay ---------------------------------------------------------- */
+static void fwd_free(struct session *s)
+{
+	free(container_of(s, struct fsession, s));
+}
+
+/* ---- the relay -------------------------------------------------------------------- */
 
 /* The TLS side failed: deliver what already arrived, then close; nothing
  * more can be sent to the peer. */
-static void tls_broke(struct fsession *s)
+static void tls_broke(struct fsession *f)
 {
-	tls_log_errors("relay", s->peer);
-	s->tls_eof = s->tls_broken = true;
-	s->close_notify_sent = true;
-	s->to_tls.r = s->to_tls.w = 0;
+	if (session_log_allowed(f->s.sl, "tls_error", "relay"))
+		tls_log_errors("relay", f->s.peer);
+	else
+		ERR_clear_error();
+	f->tls_eof = f->tls_broken = true;
+	f->close_notify_sent = true;
+	f->to_tls.r = f->to_tls.w = 0;
+}
+
+/* Read TLS into to_plain while there is room and tokens; true on progress. */
+static bool pump_from_tls(struct fsession *f)
+{
+	struct session_layer *sl = f->s.sl;
+	bool progress = false;
+
+	while (!f->tls_eof && space(&f->to_plain) && !f->throttled[tls_dir(f)]) {
+		size_t want = session_allow(sl, tls_dir(f), space(&f->to_plain));
+		if (!want) {
+			f->throttled[tls_dir(f)] = true;
+			session_wait_tokens(&f->s);
+			break;
+		}
+		int n = SSL_read(f->s.ssl, f->to_plain.d + f->to_plain.w, (int)want);
+		if (n > 0) {
+			f->to_plain.w += (size_t)n;
+			session_consume(sl, &f->s, tls_dir(f), (size_t)n);
+			progress = true;
+			continue;
+		}
+		int e = SSL_get_error(f->s.ssl, n);
+		if (e == SSL_ERROR_ZERO_RETURN) {
+			f->tls_eof = true;
+			progress = true;
+		} else if (e != SSL_ERROR_WANT_READ || f->io.failed) {
+			tls_broke(f);
+			progress = true;
+		}
+		break;
+	}
+	return progress;
+}
+
+/* to_tls -> SSL_write -> ciphertext -> socket; true on progress. */
+static bool pump_to_tls(struct fsession *f)
+{
+	bool progress = false;
+
+	while (pending(&f->to_tls) && !f->close_notify_sent) {
+		size_t len = pending(&f->to_tls) < TLS_CHUNK ? pending(&f->to_tls) : TLS_CHUNK;
+		int n = SSL_write(f->s.ssl, f->to_tls.d + f->to_tls.r, (int)len);
+		if (n > 0) {
+			f->to_tls.r += (size_t)n;
+			buf_compact(&f->to_tls);
+			progress = true;
+			continue;
+		}
+		if (SSL_get_error(f->s.ssl, n) != SSL_ERROR_WANT_WRITE) {
+			tls_broke(f);
+			progress = true;
+		} else if (tlsio_flush(&f->io)) {
+			progress = true;
+			continue;
+		}
+		break;
+	}
+	if (f->plain_eof && !pending(&f->to_tls) && !f->close_notify_sent) {
+		/* 0 or 1: our close_notify is queued either way */
+		if (SSL_shutdown(f->s.ssl) >= 0) {
+			f->close_notify_sent = true;
+			progress = true;
+		}
+	}
+	if (tlsio_unsent(&f->io) && tlsio_flush(&f->io))
+		progress = true;
+	if (f->io.failed && !f->tls_broken) {
+		tls_broke(f);
+		progress = true;
+	}
+	return progress;
 }
 
 /* Move as many bytes as possible; returns false once the session closed. */
-static bool relay(struct fsession *s)
+static bool relay(struct fsession *f)
 {
-	struct dataplane *dp = s->dp;
+	struct session_layer *sl = f->s.sl;
 	int rounds = 0;
-	bool progress = true;
+	bool progress = true, moved = false;
 
 	while (progress && rounds++ < PUMP_ROUNDS) {
 		progress = false;
 
-		/* socket -> ciphertext -> SSL_read -> to_plain */
-		if (!s->tls_eof && tlsio_fill(&s->io))
+		if (!f->tls_eof && tlsio_fill(&f->io))
 			progress = true;
-		while (!s->tls_eof && space(&s->to_plain) && !s->throttled[tls_dir(s)]) {
-			size_t want = dp_allow(dp, tls_dir(s), space(&s->to_plain));
-			if (!want) {
-				s->throttled[tls_dir(s)] = true;
-				break;
-			}
-			int n = SSL_read(s->ssl, s->to_plain.d + s->to_plain.w, (int)want);
-			if (n > 0) {
-				s->to_plain.w += (size_t)n;
-				s->bytes[tls_dir(s)] += (size_t)n;
-				dp_consume(dp, tls_dir(s), (size_t)n);
-				progress = true;
-				continue;
-			}
-			int e = SSL_get_error(s->ssl, n);
-			if (e == SSL_ERROR_ZERO_RETURN) {
-				s->tls_eof = true;
-				progress = true;
-			} else if (e != SSL_ERROR_WANT_READ || s->io.failed) {
-				tls_broke(s);
-				progress = true;
-			}
-			break;
-		}
+		progress |= pump_from_tls(f);
 
 		/* plain -> to_tls */
-		if (!s->plain_eof && space(&s->to_tls) && !s->throttled[plain_dir(s)]) {
-			size_t want = dp_allow(dp, plain_dir(s), space(&s->to_tls));
+		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)]) {
+			size_t want = session_allow(sl, plain_dir(f), space(&f->to_tls));
 			if (!want) {
-				s->throttled[plain_dir(s)] = true;
+				f->throttled[plain_dir(f)] = true;
+				session_wait_tokens(&f->s);
 			} else {
-				ssize_t n = read(s->plain_h.fd, s->to_tls.d + s->to_tls.w, want);
+				ssize_t n = read(f->plain_h.fd, f->to_tls.d + f->to_tls.w, want);
 				if (n > 0) {
-					s->to_tls.w += (size_t)n;
-					s->bytes[plain_dir(s)] += (size_t)n;
-					dp_consume(dp, plain_dir(s), (size_t)n);
+					f->to_tls.w += (size_t)n;
+					session_consume(sl, &f->s, plain_dir(f), (size_t)n);
 					progress = true;
 				} else if (n == 0) {
-					s->plain_eof = true;
+					f->plain_eof = true;
 					progress = true;
 				} else if (errno != EAGAIN && errno != EINTR) {
-					session_close(s, strerror(errno));
+					session_close(&f->s, SESSION_CLOSE_ERROR, strerror(errno));
 					return false;
 				}
 			}
 		}
 
-		/* to_tls -> SSL_write -> ciphertext -> socket */
-		while (pending(&s->to_tls) && !s->close_notify_sent) {
-			size_t len = pending(&s->to_tls) < TLS_CHUNK ? pending(&s->to_tls) : TLS_CHUNK;
-			int n = SSL_write(s->ssl, s->to_tls.d + s->to_tls.r, (int)len);
-			if (n > 0) {
-				s->to_tls.r += (size_t)n;
-				buf_compact(&s->to_tls);
-				progress = true;
-				continue;
-			}
-			if (SSL_get_error(s->ssl, n) != SSL_ERROR_WANT_WRITE) {
-				tls_broke(s);
-				progress = true;
-			} else if (tlsio_flush(&s->io)) {
-				progress = true;
-				continue;
-			}
-			break;
-		}
-		if (s->plain_eof && !pending(&s->to_tls) && !s->close_notify_sent) {
-			/* 0 or 1: our close_notify is queued either way */
-			if (SSL_shutdown(s->ssl) >= 0) {
-				s->close_notify_sent = true;
-				progress = true;
-			}
-		}
-		if (tlsio_unsent(&s->io) && tlsio_flush(&s->io))
-			progress = true;
-		if (s->io.failed && !s->tls_broken) {
-			tls_broke(s);
-			progress = true;
-		}
+		progress |= pump_to_tls(f);
 
 		/* to_plain -> plain */
-		if (pending(&s->to_plain)) {
-			ssize_t n = write(s->plain_h.fd, s->to_plain.d + s->to_plain.r, pending(&s->to_plain));
+		if (pending(&f->to_plain)) {
+			ssize_t n = write(f->plain_h.fd, f->to_plain.d + f->to_plain.r, pending(&f->to_plain));
 			if (n > 0) {
-				s->to_plain.r += (size_t)n;
-				buf_compact(&s->to_plain);
+				f->to_plain.r += (size_t)n;
+				buf_compact(&f->to_plain);
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
-				session_close(s, strerror(errno));
+				session_close(&f->s, SESSION_CLOSE_ERROR, strerror(errno));
 				return false;
 			}
 		}
-		if (s->tls_eof && !pending(&s->to_plain) && !s->plain_shut) {
-			shutdown(s->plain_h.fd, SHUT_WR);
-			s->plain_shut = true;
+		if (f->tls_eof && !pending(&f->to_plain) && !f->plain_shut) {
+			shutdown(f->plain_h.fd, SHUT_WR);
+			f->plain_shut = true;
 			progress = true;
 		}
+		moved |= progress;
 	}
-	if (s->close_notify_sent && s->tls_eof && s->plain_shut &&
-	    (s->tls_broken || !tlsio_unsent(&s->io))) {
-		session_close(s, s->tls_broken ? "tls connection lost" : "done");
+	if (moved)
+		session_touch(&f->s);
+	if (f->close_notify_sent && f->tls_eof && f->plain_shut &&
+	    (f->tls_broken || !tlsio_unsent(&f->io))) {
+		bool lost = f->tls_broken;
+		int err = f->io.err;
+		session_close(&f->s,
+			      lost && (err == ETIMEDOUT || err == EHOSTUNREACH) ? SESSION_CLOSE_KEEPALIVE
+			      : lost ? SESSION_CLOSE_ERROR : SESSION_CLOSE_DONE,
+			      lost ? (err ? strerror(err) : "tls connection lost") : "done");
 		return false;
 	}
 	/* Out of rounds with work left: come back after the other sessions. */
 	if (progress)
-		dp_timer_set(dp, &s->soon, 0);
+		loop_timer_set(f->fw->loop, &f->soon, 0);
 	return true;
 }
 
 /* Register what the session waits for now. */
-static void session_watch(struct fsession *s)
+static void session_watch(struct fsession *f)
 {
+	struct loop *l = f->fw->loop;
 	uint32_t tls = 0, plain = 0;
 
-	if (s->state == FS_RELAY) {
-		if (!s->plain_eof && space(&s->to_tls) && !s->throttled[plain_dir(s)])
+	if (f->state == FS_RELAY) {
+		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)])
 			plain |= EPOLLIN;
-		if (pending(&s->to_plain))
+		if (pending(&f->to_plain))
 			plain |= EPOLLOUT;
-		if (!s->tls_eof && !s->io.eof && tlsio_room(&s->io) && space(&s->to_plain) &&
-		    !s->throttled[tls_dir(s)])
+		if (!f->tls_eof && !f->io.eof && tlsio_room(&f->io) && space(&f->to_plain) &&
+		    !f->throttled[tls_dir(f)])
 			tls |= EPOLLIN;
-		if (!s->tls_broken && tlsio_unsent(&s->io))
+		if (!f->tls_broken && tlsio_unsent(&f->io))
 			tls |= EPOLLOUT;
 	}
-	dp_watch(s->dp, &s->tls_h, tls);
-	if (s->plain_h.fd >= 0)
-		dp_watch(s->dp, &s->plain_h, plain);
+	loop_watch(l, &f->tls_h, tls);
+	if (f->plain_h.fd >= 0)
+		loop_watch(l, &f->plain_h, plain);
 }
 
-/* ---- setting a session up ------------------------------------------------ */
-
-static void start_relay(struct fsession *s)
+static void pump(struct fsession *f)
 {
-	struct tunnel_stats *st = dp_stats(s->dp);
-
-	s->state = FS_RELAY;
-	dp_timer_cancel(s->dp, &s->deadline);
-	s->counted = true;
-	atomic_fetch_add_explicit(&st->sessions_active, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->sessions_total, 1, memory_order_relaxed);
-	s->to_tls.d = xmalloc(BUF_SIZE);
-	s->to_plain.d = xmalloc(BUF_SIZE);
-	if (relay(s))
-		session_watch(s);
+	if (relay(f))
+		session_watch(f);
 }
 
-/* Attach the batched I/O to a new SSL on fd; false (session closed) on failure. */
-static bool tls_begin(struct fsession *s, int fd)
+static void fwd_unthrottled(struct session *s)
 {
-	s->ssl = tls_session_new(s->conf->tls, fd);
-	if (!s->ssl || tlsio_attach(&s->io, s->ssl, fd, PAIR_SIZE) < 0) {
-		session_close(s, "cannot create a TLS session");
+	struct fsession *f = container_of(s, struct fsession, s);
+
+	f->throttled[THROTTLE_UP] = f->throttled[THROTTLE_DOWN] = false;
+	if (f->state == FS_RELAY)
+		pump(f);
+}
+
+/* ---- setting a stream up ------------------------------------------------------------ */
+
+static void start_relay(struct fsession *f)
+{
+	uint8_t st[FRAME_STATUS_MAX];
+
+	f->state = FS_RELAY;
+	if (fwd_buffers(f) < 0) {
+		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
+		return;
+	}
+	if (f->server && f->status) {
+		ssize_t n = frame_status_encode(st, sizeof(st), NULL);
+		memcpy(f->to_tls.d, st, (size_t)n);
+		f->to_tls.w = (size_t)n;
+	}
+	session_set_idle(&f->s, cur(f->fw)->cfg->forward.idle_timeout_s);
+	pump(f);
+}
+
+/* The server refuses an authenticated stream: say why when the client
+ * understands the status, then close. */
+static void refuse(struct fsession *f, const char *why)
+{
+	uint8_t st[FRAME_STATUS_MAX];
+	char detail[96];
+
+	if (f->status && fwd_buffers(f) == 0) {
+		ssize_t n = frame_status_encode(st, sizeof(st), why);
+		if (n > 0 && SSL_write(f->s.ssl, st, (int)n) > 0)
+			SSL_shutdown(f->s.ssl);
+		tlsio_flush(&f->io);
+	}
+	snprintf(detail, sizeof(detail), "refused: %s", why);
+	session_close(&f->s, SESSION_CLOSE_REFUSED, detail);
+}
+
+/* Admitted by the layer: the client relays, the server connects the target. */
+static void admitted(struct fsession *f)
+{
+	struct loop *l = f->fw->loop;
+	struct dpconf *c = cur(f->fw);
+
+	if (!f->server) {
+		start_relay(f);
+		return;
+	}
+	f->plain_h.fd = net_connect(&c->target, c->target_len);
+	if (f->plain_h.fd < 0) {
+		session_close(&f->s, SESSION_CLOSE_ERROR, "cannot connect to forward.target");
+		return;
+	}
+	f->state = FS_CONNECT_TARGET;
+	/* the connect is bounded like the handshake */
+	session_set_deadline(&f->s,
+			     loop_now_ns(l) + (uint64_t)c->cfg->tunnel.handshake_timeout_ms * 1000000u);
+	loop_watch(l, &f->tls_h, 0);
+	loop_watch(l, &f->plain_h, EPOLLOUT);
+}
+
+static void establish(struct fsession *f)
+{
+	const char *why;
+
+	if (session_establish(&f->s, &why) == 0)
+		admitted(f);
+	else if (f->server)
+		refuse(f, why);
+	else
+		session_close(&f->s, SESSION_CLOSE_REFUSED, why);
+}
+
+/* Client: read the server's admission status; true while it may go on. */
+static void read_status(struct fsession *f)
+{
+	char reason[FRAME_STATUS_REASON + 1], detail[96], q[100];
+	size_t need = 1;
+	int r;
+
+	tlsio_fill(&f->io);
+	while ((r = frame_status_parse(f->st, f->st_have, &need, reason, sizeof(reason))) == 0) {
+		int n = SSL_read(f->s.ssl, f->st + f->st_have, (int)(need - f->st_have));
+		if (n > 0) {
+			f->st_have += (size_t)n;
+			continue;
+		}
+		int e = SSL_get_error(f->s.ssl, n);
+		if (e == SSL_ERROR_WANT_READ && !f->io.eof && !f->io.failed) {
+			loop_watch(f->fw->loop, &f->tls_h, EPOLLIN);
+			return;
+		}
+		session_close(&f->s, SESSION_CLOSE_ERROR, "server closed before its status");
+		return;
+	}
+	if (r == 1) {
+		establish(f);
+		return;
+	}
+	if (r == 2) {
+		log_error("forward", "event=refused_by_server id=%llu server=%s reason=%s",
+			  (unsigned long long)f->s.rec.id, f->s.peer, log_quote(reason, q, sizeof(q)));
+		snprintf(detail, sizeof(detail), "refused: %s", reason);
+		session_close(&f->s, SESSION_CLOSE_REFUSED, detail);
+		return;
+	}
+	session_close(&f->s, SESSION_CLOSE_ERROR, "malformed status from the server");
+}
+
+static void fwd_handshake_done(struct session *s)
+{
+	struct fsession *f = container_of(s, struct fsession, s);
+
+	if (session_authenticated(&f->s) < 0)
+		return;
+	f->status = tls_status_negotiated(f->s.ssl);
+	if (fwd_buffers(f) < 0) {
+		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
+		return;
+	}
+	if (!f->server && f->status) {
+		f->state = FS_STATUS;
+		read_status(f);
+		return;
+	}
+	establish(f);
+}
+
+static bool tls_begin(struct fsession *f)
+{
+	f->s.ssl = tls_session_new(f->s.conf->tls, f->tls_h.fd);
+	if (!f->s.ssl) {
+		session_close(&f->s, SESSION_CLOSE_ERROR, "cannot create a TLS session");
 		return false;
 	}
-	s->state = FS_HANDSHAKE;
+	f->state = FS_HANDSHAKE;
+	session_want_handshake(&f->s);
 	return true;
 }
 
-static void handshake_failed(struct fsession *s)
+static void on_tls(struct loop *l, struct loop_handler *h, uint32_t events)
 {
-	const char *why = dp_handshake_failed(s->dp, s->ssl, s->peer);
+	struct fsession *f = container_of(h, struct fsession, tls_h);
 
-	tlsio_flush(&s->io); /* let the peer see our alert */
-	session_close(s, why ? why : s->io.eof ? "peer closed during the handshake" : "handshake failed");
-}
-
-static void handshake(struct fsession *s)
-{
-	struct dataplane *dp = s->dp;
-	struct tunnel_stats *st = dp_stats(dp);
-	char name[160];
-	int r;
-
-	for (;;) {
-		r = SSL_do_handshake(s->ssl);
-		tlsio_flush(&s->io);
-		if (r == 1)
-			break;
-		int e = SSL_get_error(s->ssl, r);
-		if (e == SSL_ERROR_WANT_READ && !s->io.eof && !s->io.failed) {
-			if (tlsio_fill(&s->io))
-				continue;
-			dp_watch(dp, &s->tls_h, EPOLLIN | (tlsio_unsent(&s->io) ? EPOLLOUT : 0));
-			return;
-		}
-		handshake_failed(s);
+	if (f->s.state == SESSION_CLOSED)
 		return;
-	}
-
-	struct dp_conf *cur = dp_conf_current(dp);
-	/* Accepted under a context a reload has replaced meanwhile: the
-	 * current one must admit the peer too. */
-	if (cur->tls != s->conf->tls &&
-	    !tls_peer_admitted(cur->tls, SSL_get0_peer_certificate(s->ssl), SSL_get_peer_cert_chain(s->ssl))) {
-		atomic_fetch_add_explicit(&st->sessions_revoked, 1, memory_order_relaxed);
-		session_close(s, "revoked");
-		return;
-	}
-	log_info("forward", "event=session_open id=%lu peer=%s cert=%s version=%s cipher=%s", s->id,
-		 s->peer, tls_peer_name(s->ssl, name, sizeof(name)), SSL_get_version(s->ssl),
-		 SSL_get_cipher_name(s->ssl));
-	if (!s->server) {
-		start_relay(s);
-		return;
-	}
-	s->plain_h.fd = net_connect(&s->conf->target, s->conf->target_len);
-	if (s->plain_h.fd < 0) {
-		session_close(s, "cannot connect to forward.target");
-		return;
-	}
-	s->state = FS_CONNECT_TARGET;
-	dp_watch(dp, &s->tls_h, 0);
-	dp_watch(dp, &s->plain_h, EPOLLOUT);
-}
-
-static void on_tls(struct dataplane *dp, struct dp_handler *h, uint32_t events)
-{
-	struct fsession *s = (struct fsession *)((char *)h - offsetof(struct fsession, tls_h));
-
-	if (s->closed)
-		return;
-	switch (s->state) {
+	switch (f->state) {
 	case FS_CONNECT_TLS: {
 		int e = net_connect_result(h->fd);
 		if (e < 0) {
-			log_warning("forward", "event=connect_failed id=%lu server=%s error=%s", s->id,
-				    s->conf->cfg->tunnel.server, strerror(-e));
-			session_close(s, "cannot connect to tunnel.server");
+			if (session_log_allowed(f->s.sl, "connect_failed", "tunnel.server"))
+				log_warning("forward", "event=connect_failed id=%llu server=%s error=%s",
+					    (unsigned long long)f->s.rec.id, f->s.conf->cfg->tunnel.server,
+					    strerror(-e));
+			session_close(&f->s, SESSION_CLOSE_ERROR, "cannot connect to tunnel.server");
 			return;
 		}
-		if (tls_begin(s, h->fd))
-			handshake(s);
+		tls_begin(f);
 		return;
 	}
 	case FS_HANDSHAKE:
-		handshake(s);
+		session_want_handshake(&f->s);
+		return;
+	case FS_STATUS:
+		read_status(f);
 		return;
 	case FS_CONNECT_TARGET:
 		return;
 	case FS_RELAY:
-		if (relay(s))
-			session_watch(s);
+		pump(f);
 		return;
 	}
 }
 
-static void on_plain(struct dataplane *dp, struct dp_handler *h, uint32_t events)
+static void on_plain(struct loop *l, struct loop_handler *h, uint32_t events)
 {
-	struct fsession *s = (struct fsession *)((char *)h - offsetof(struct fsession, plain_h));
+	struct fsession *f = container_of(h, struct fsession, plain_h);
 
-	if (s->closed)
+	if (f->s.state == SESSION_CLOSED)
 		return;
-	if (s->state == FS_CONNECT_TARGET) {
+	if (f->state == FS_CONNECT_TARGET) {
 		int e = net_connect_result(h->fd);
 		if (e < 0) {
-			log_warning("forward", "event=connect_failed id=%lu target=%s error=%s", s->id,
-				    s->conf->cfg->forward.target, strerror(-e));
-			session_close(s, "cannot connect to forward.target");
+			if (session_log_allowed(f->s.sl, "connect_failed", "forward.target"))
+				log_warning("forward", "event=connect_failed id=%llu target=%s error=%s",
+					    (unsigned long long)f->s.rec.id, f->s.conf->cfg->forward.target,
+					    strerror(-e));
+			session_close(&f->s, SESSION_CLOSE_ERROR, "cannot connect to forward.target");
 			return;
 		}
-		start_relay(s);
+		session_set_deadline(&f->s, 0);
+		start_relay(f);
 		return;
 	}
-	if (s->state == FS_RELAY && relay(s))
-		session_watch(s);
+	if (f->state == FS_RELAY)
+		pump(f);
 }
 
-static void on_deadline(struct dataplane *dp, struct dp_timer *t)
+static void on_soon(struct loop *l, struct loop_timer *t)
 {
-	struct fsession *s = (struct fsession *)((char *)t - offsetof(struct fsession, deadline));
+	struct fsession *f = container_of(t, struct fsession, soon);
 
-	atomic_fetch_add_explicit(&dp_stats(dp)->handshake_failures, 1, memory_order_relaxed);
-	session_close(s, "handshake timeout");
+	if (f->s.state != SESSION_CLOSED && f->state == FS_RELAY)
+		pump(f);
 }
 
-static void on_soon(struct dataplane *dp, struct dp_timer *t)
+static struct fsession *fsession_new(struct forward *fw, const struct sockaddr *peer, socklen_t len)
 {
-	struct fsession *s = (struct fsession *)((char *)t - offsetof(struct fsession, soon));
+	struct fsession *f = xcalloc(1, sizeof(*f));
 
-	if (!s->closed && s->state == FS_RELAY && relay(s))
-		session_watch(s);
+	f->fw = fw;
+	f->tls_h = (struct loop_handler){ .fn = on_tls, .fd = -1 };
+	f->s.tls_h = &f->tls_h;
+	f->plain_h = (struct loop_handler){ .fn = on_plain, .fd = -1 };
+	f->soon.fn = on_soon;
+	f->server = cur(fw)->cfg->mode == CFG_MODE_SERVER;
+	session_start(fw->sl, &f->s, &fwd_ops, peer, len, true);
+	return f;
 }
 
-static struct fsession *session_new(struct dataplane *dp, bool server, const struct sockaddr *peer)
+static void fwd_accept(void *t, int fd, const struct sockaddr *peer, socklen_t len)
 {
-	struct forward *f = fw(dp);
-	struct fsession *s = xcalloc(1, sizeof(*s));
-
-	s->dp = dp;
-	s->conf = dp_conf_ref(dp_conf_current(dp));
-	s->id = ++f->next_id;
-	s->server = server;
-	s->tls_h = (struct dp_handler){ .fn = on_tls, .fd = -1 };
-	s->plain_h = (struct dp_handler){ .fn = on_plain, .fd = -1 };
-	s->deadline.fn = on_deadline;
-	s->soon.fn = on_soon;
-	net_addr_str(peer, s->peer, sizeof(s->peer));
-	s->next = f->head;
-	if (f->head)
-		f->head->prev = s;
-	f->head = s;
-	dp_timer_set(dp, &s->deadline,
-		     dp_now_ns(dp) + (uint64_t)s->conf->cfg->tunnel.handshake_timeout_ms * 1000000u);
-	return s;
-}
-
-static void fw_accept(struct dataplane *dp, int fd, const struct sockaddr *peer, socklen_t len)
-{
-	struct dp_conf *c = dp_conf_current(dp);
-	struct forward *f = fw(dp);
-	char addr[80];
+	struct forward *fw = t;
+	struct dpconf *c = cur(fw);
+	int ka = c->cfg->tunnel.keepalive_s;
 
 	net_tune(fd);
-	if (c->cfg->mode == CFG_MODE_SERVER) {
-		if (f->server_conns >= (unsigned)c->cfg->tunnel.max_clients) {
-			atomic_fetch_add_explicit(&dp_stats(dp)->peers_refused, 1, memory_order_relaxed);
-			log_warning("forward", "event=refused peer=%s reason=max_clients max_clients=%d",
-				    net_addr_str(peer, addr, sizeof(addr)), c->cfg->tunnel.max_clients);
-			close(fd);
-			return;
-		}
-		struct fsession *s = session_new(dp, true, peer);
-		f->server_conns++;
-		s->tls_h.fd = fd;
-		if (tls_begin(s, fd))
-			handshake(s);
+	struct fsession *f = fsession_new(fw, peer, len);
+	if (f->server) {
+		net_keepalive(fd, ka);
+		f->tls_h.fd = fd;
+		tls_begin(f);
 		return;
 	}
-	struct fsession *s = session_new(dp, false, peer);
-	s->plain_h.fd = fd;
-	s->tls_h.fd = net_connect(&c->server, c->server_len);
-	if (s->tls_h.fd < 0) {
-		log_warning("forward", "event=connect_failed id=%lu server=%s error=%s", s->id,
-			    c->cfg->tunnel.server, strerror(errno));
-		session_close(s, "cannot connect to tunnel.server");
+	f->plain_h.fd = fd;
+	f->tls_h.fd = net_connect(&c->server, c->server_len);
+	if (f->tls_h.fd < 0) {
+		int e = errno;
+		if (session_log_allowed(fw->sl, "connect_failed", "tunnel.server"))
+			log_warning("forward", "event=connect_failed id=%llu server=%s error=%s",
+				    (unsigned long long)f->s.rec.id, c->cfg->tunnel.server, strerror(e));
+		session_close(&f->s, SESSION_CLOSE_ERROR, "cannot connect to tunnel.server");
 		return;
 	}
-	snprintf(s->peer, sizeof(s->peer), "%s", c->cfg->tunnel.server);
-	s->state = FS_CONNECT_TLS;
-	dp_watch(dp, &s->tls_h, EPOLLOUT);
+	net_keepalive(f->tls_h.fd, ka);
+	snprintf(f->s.peer, sizeof(f->s.peer), "%s", c->cfg->tunnel.server);
+	f->state = FS_CONNECT_TLS;
+	loop_watch(fw->loop, &f->tls_h, EPOLLOUT);
 }
 
-/* A reload committed: close the sessions its TLS material no longer admits. */
-static void fw_swapped(struct dataplane *dp, struct dp_conf *old, struct dp_conf *cur)
+/* ---- the transport ------------------------------------------------------------------ */
+
+static const struct session_ops fwd_ops = {
+	.subsys = "forward",
+	.streams = true,
+	.handshake_done = fwd_handshake_done,
+	.unthrottled = fwd_unthrottled,
+	.release = fwd_release,
+	.free = fwd_free,
+};
+
+static void *fwd_create(struct session_layer *sl)
 {
-	if (old->tls == cur->tls)
-		return;
-	for (struct fsession *s = fw(dp)->head, *next; s; s = next) {
-		next = s->next;
-		if (s->closed || s->state != FS_RELAY)
-			continue;
-		if (tls_peer_admitted(cur->tls, SSL_get0_peer_certificate(s->ssl),
-				      SSL_get_peer_cert_chain(s->ssl)))
-			continue;
-		atomic_fetch_add_explicit(&dp_stats(dp)->sessions_revoked, 1, memory_order_relaxed);
-		log_warning("forward", "event=revoked id=%lu peer=%s", s->id, s->peer);
-		session_close(s, "revoked");
-	}
+	struct forward *fw = xcalloc(1, sizeof(*fw));
+
+	fw->sl = sl;
+	fw->loop = session_layer_loop(sl);
+	return fw;
 }
 
-/* Put s last in the session list. */
-static void move_to_tail(struct forward *f, struct fsession *s)
+static void fwd_start(void *t)
 {
-	struct fsession *tail = f->head;
+	struct forward *fw = t;
 
-	if (!s->next)
-		return;
-	while (tail->next)
-		tail = tail->next;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		f->head = s->next;
-	s->next->prev = s->prev;
-	tail->next = s;
-	s->prev = tail;
-	s->next = NULL;
+	session_layer_set_state(fw->sl, cur(fw)->cfg->mode == CFG_MODE_SERVER ? TUNNEL_LISTENING : TUNNEL_UP);
 }
 
-/* The buckets have tokens again.  The session woken first takes what it
- * can, so the first one goes to the end of the list: over successive
- * wake-ups every waiting session gets its turn first. */
-static void fw_unthrottled(struct dataplane *dp)
+static void fwd_stop(void *t)
 {
-	struct fsession *first = NULL;
+	struct forward *fw = t;
 
-	for (struct fsession *s = fw(dp)->head, *next; s; s = next) {
-		next = s->next;
-		if (s->closed || (!s->throttled[DP_UP] && !s->throttled[DP_DOWN]))
-			continue;
-		if (!first)
-			first = s;
-		s->throttled[DP_UP] = s->throttled[DP_DOWN] = false;
-		if (relay(s))
-			session_watch(s);
-	}
-	if (first && !first->closed)
-		move_to_tail(fw(dp), first);
+	session_close_all(fw->sl, SESSION_CLOSE_STOPPING, "stopping");
+	session_layer_set_state(fw->sl, TUNNEL_DOWN);
 }
 
-static void fw_start(struct dataplane *dp)
+static void fwd_destroy(void *t)
 {
-	const struct config *c = dp_conf_current(dp)->cfg;
-
-	dp_set_state(dp, c->mode == CFG_MODE_SERVER ? TUNNEL_LISTENING : TUNNEL_UP);
+	free(t);
 }
 
-static void fw_stop(struct dataplane *dp)
-{
-	while (fw(dp)->head)
-		session_close(fw(dp)->head, "stopping");
-	dp_set_state(dp, TUNNEL_DOWN);
-}
-
-static void fw_free(struct dp_mode *m)
-{
-	free(m->priv);
-	free(m);
-}
-
-struct dp_mode *forward_mode_new(void)
-{
-	struct dp_mode *m = xcalloc(1, sizeof(*m));
-
-	*m = (struct dp_mode){
-		.name = "forward",
-		.accept = fw_accept,
-		.swapped = fw_swapped,
-		.unthrottled = fw_unthrottled,
-		.start = fw_start,
-		.stop = fw_stop,
-		.free = fw_free,
-		.priv = xcalloc(1, sizeof(struct forward)),
-	};
-	return m;
-}
+const struct transport forward_transport = {
+	.name = "forward",
+	.create = fwd_create,
+	.start = fwd_start,
+	.accept = fwd_accept,
+	.stop = fwd_stop,
+	.destroy = fwd_destroy,
+};

@@ -387,3 +387,54 @@ const char *frame_text(const struct frame *f, char *buf, size_t len)
 	buf[n] = '\0';
 	return buf;
 }
+
+/* ---- the forward transport's status ---------------------------------- */
+
+ssize_t frame_status_encode(uint8_t *buf, size_t cap, const char *refusal)
+{
+	size_t n = refusal ? strlen(refusal) : 0;
+
+	if (!refusal) {
+		if (cap < 1)
+			return FRAME_E_NOSPACE;
+		buf[0] = 0;
+		return 1;
+	}
+	if (n > FRAME_STATUS_REASON)
+		n = FRAME_STATUS_REASON;
+	if (n == 0 || cap < 2 + n)
+		return FRAME_E_NOSPACE;
+	buf[0] = 1;
+	buf[1] = (uint8_t)n;
+	for (size_t i = 0; i < n; i++)
+		buf[2 + i] = refusal[i] >= 0x20 && refusal[i] < 0x7f ? (uint8_t)refusal[i] : '?';
+	return (ssize_t)(2 + n);
+}
+
+int frame_status_parse(const uint8_t *p, size_t n, size_t *need, char *reason, size_t len)
+{
+	*need = 1;
+	if (n < 1)
+		return 0;
+	if (p[0] == 0)
+		return 1;
+	if (p[0] != 1)
+		return FRAME_E_CONTROL;
+	*need = 2;
+	if (n < 2)
+		return 0;
+	if (p[1] == 0 || p[1] > FRAME_STATUS_REASON)
+		return FRAME_E_CONTROL;
+	*need = 2 + (size_t)p[1];
+	if (n < *need)
+		return 0;
+	for (size_t i = 0; i < p[1]; i++)
+		if (p[2 + i] < 0x20 || p[2 + i] >= 0x7f)
+			return FRAME_E_CONTROL;
+	if (len) {
+		size_t k = p[1] < len - 1 ? p[1] : len - 1;
+		memcpy(reason, p + 2, k);
+		reason[k] = '\0';
+	}
+	return 2;
+}

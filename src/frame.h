@@ -156,6 +156,35 @@ int frame_parse_welcome(const struct frame *f, struct tun_prefix *addr);
  * buf, truncated to len - 1 bytes; returns buf. */
 const char *frame_text(const struct frame *f, char *buf, size_t len);
 
+/*
+ * The forward transport's admission status.  When the client offered the
+ * ALPN protocol FRAME_FWD_ALPN and the server chose it, the server's first
+ * bytes on the stream are:
+ *
+ *   0x00                            admitted; the stream's bytes follow
+ *   0x01, len, reason (len bytes)   refused (reason: 1..FRAME_STATUS_REASON
+ *                                   printable ASCII bytes), then close_notify
+ *
+ * so that a client can say why ("refused: max_clients") instead of seeing a
+ * stream that ends.  A client that did not offer the protocol gets the
+ * stream's bytes only, as from any TLS port forwarder.
+ */
+#define FRAME_FWD_ALPN "sssonector-fwd/1"
+#define FRAME_STATUS_REASON 64
+#define FRAME_STATUS_MAX (2 + FRAME_STATUS_REASON)
+
+/* The status into buf: refusal NULL for "admitted", else the reason (cut
+ * to FRAME_STATUS_REASON bytes; non-printable bytes become '?').  Returns
+ * its length or FRAME_E_NOSPACE. */
+ssize_t frame_status_encode(uint8_t *buf, size_t cap, const char *refusal);
+/*
+ * Read a status from the first n bytes of p.  Returns 0 when it needs more
+ * (*need: the length known so far, > n), 1 admitted or 2 refused (*need:
+ * its length; the reason, NUL-terminated, in reason[len]), or
+ * FRAME_E_CONTROL when it is not a status.
+ */
+int frame_status_parse(const uint8_t *p, size_t n, size_t *need, char *reason, size_t len);
+
 /* "data", "ping", ... or "unknown". */
 const char *frame_type_name(int type);
 /* A short logfmt-safe token for a FRAME_E_*: "oversize", "unknown_type",

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "dataplane.h"
 
 #define DEFAULT_CONFIG "/etc/sssonector/sssonector.conf"
 
@@ -63,11 +64,20 @@ static int check(const char *path, bool print)
 		cfg_warning_format(&c->warnings.v[i], &line);
 		fprintf(stderr, "%s\n", sbuf_str(&line));
 	}
+	/* what the caps may need against this process's descriptor limit */
+	char warn[400];
+	if (dp_fd_limit_warning(c, warn, sizeof(warn))) {
+		struct cfg_error w = { .file = (char *)path, .message = warn };
+		sbuf_reset(&line);
+		cfg_warning_format(&w, &line);
+		fprintf(stderr, "%s\n", sbuf_str(&line));
+	}
 	sbuf_free(&line);
-	if (print)
+	if (print) {
 		cfg_print(c, stdout);
-	else
+	} else {
 		printf("%s: configuration is valid\n", path);
+	}
 	cfg_unref(c);
 	cfg_errors_free(&errs);
 	return fflush(stdout) == 0 ? 0 : 1;

@@ -10,6 +10,7 @@
  */
 #include "mibpriv.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,8 +21,9 @@
 const oid mib_root[MIB_ROOT_LEN] = { MIB_ROOT };
 
 /* In OID order; the history table (sssObjects.3) sits between groups 2
- * and 4. */
-const struct mib_scalar mib_scalars[O_N] = {
+ * and 4.  A writable object backed by an integer setting takes its range
+ * from the setting's row (mib_scalars_init), never from a copy here. */
+struct mib_scalar mib_scalars[O_N] = {
 	[O_VERSION] = { 1, 1, ASN_UNSIGNED },
 	[O_HASH] = { 1, 2, ASN_OCTET_STR },
 	[O_FILE] = { 1, 3, ASN_OCTET_STR },
@@ -48,9 +50,9 @@ const struct mib_scalar mib_scalars[O_N] = {
 	[O_WATCH_STATE] = { 2, 14, ASN_INTEGER },
 	[O_WATCH_EVENTS] = { 2, 15, ASN_COUNTER },
 	[O_THROTTLE] = { 4, 1, ASN_INTEGER, true, "throttle.enabled", 1, 2 },
-	[O_UPLOAD_KBPS] = { 4, 2, ASN_UNSIGNED, true, "tunnel.upload_kbps", 8, 100000000 },
-	[O_DOWNLOAD_KBPS] = { 4, 3, ASN_UNSIGNED, true, "tunnel.download_kbps", 8, 100000000 },
-	[O_BURST_MS] = { 4, 4, ASN_UNSIGNED, true, "throttle.burst_ms", 1, 10000 },
+	[O_UPLOAD_KBPS] = { 4, 2, ASN_UNSIGNED, true, "tunnel.upload_kbps" },
+	[O_DOWNLOAD_KBPS] = { 4, 3, ASN_UNSIGNED, true, "tunnel.download_kbps" },
+	[O_BURST_MS] = { 4, 4, ASN_UNSIGNED, true, "throttle.burst_ms" },
 	[O_UPLOAD_RATE] = { 4, 5, ASN_GAUGE },
 	[O_DOWNLOAD_RATE] = { 4, 6, ASN_GAUGE },
 	[O_UPLOAD_WAITS] = { 4, 7, ASN_COUNTER64 },
@@ -80,9 +82,25 @@ const struct mib_scalar mib_scalars[O_N] = {
 
 /* ---- the object --------------------------------------------------------- */
 
+static pthread_once_t bounds_once = PTHREAD_ONCE_INIT;
+
+/* The ranges of the writable integer objects, from the settings table. */
+static void mib_scalars_init(void)
+{
+	for (size_t i = 0; i < O_N; i++) {
+		const struct cfg_setting *row = mib_scalars[i].key ? cfg_setting_find(mib_scalars[i].key) : NULL;
+		if (row && row->type == CFG_T_INT) {
+			mib_scalars[i].min = (long)row->min;
+			mib_scalars[i].max = (long)row->max;
+		}
+	}
+}
+
 struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts)
 {
 	struct mib *m = xcalloc(1, sizeof(*m));
+
+	pthread_once(&bounds_once, mib_scalars_init);
 
 	m->e = e;
 	m->ts = ts;

@@ -45,10 +45,12 @@ struct mib_scalar {
 	u_char type;       /* ASN_* of its value */
 	bool writable;
 	const char *key;   /* writable rate objects: the setting */
-	long min, max;     /* writable: the range of the value */
+	long min, max;     /* writable: the range of the value (a setting's: its row's) */
 };
 
-extern const struct mib_scalar mib_scalars[O_N];
+/* Constant but for the ranges of setting-backed objects, filled from the
+ * settings table once, before the first handler runs (mib_new). */
+extern struct mib_scalar mib_scalars[O_N];
 extern const oid mib_root[MIB_ROOT_LEN];
 
 struct mib {

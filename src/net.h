@@ -23,7 +23,12 @@ int net_connect(const struct sockaddr_storage *ss, socklen_t len);
 int net_connect_result(int fd);
 /* "1.2.3.4:5" / "[::1]:5" into buf. */
 const char *net_addr_str(const struct sockaddr *sa, char *buf, size_t len);
-/* TCP_NODELAY and larger buffers for a tunnel socket. */
+/* TCP_NODELAY for a tunnel socket. */
 void net_tune(int fd);
+/* TCP keepalive on a tunnel socket: probes after idle_s of silence, every
+ * idle_s, 3 of them; and unacknowledged data given up after the same
+ * total (TCP_USER_TIMEOUT), so that a peer that vanished is noticed
+ * whether the connection was idle or sending.  idle_s 0: leave it off. */
+void net_keepalive(int fd, int idle_s);
 
 #endif

@@ -21,10 +21,10 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "mailbox.h"
 #include "state.h"
 
 struct slot {
@@ -32,17 +32,12 @@ struct slot {
 	void *staged;
 };
 
+/* An engine_call request: the caller's functions and its argument. */
 struct call {
-	int refs; /* under engine.qlock */
-	enum { CALL_QUEUED, CALL_RUNNING, CALL_DONE, CALL_CANCELLED } state;
-	bool abandoned; /* the caller stopped waiting while fn ran: run undo after it */
-	bool posted;    /* engine_post: nobody waits, never cancelled */
 	void (*fn)(struct engine *, void *);
 	void (*undo)(struct engine *, void *);
 	void *arg;
 	void (*free_arg)(void *);
-	pthread_cond_t done;
-	struct call *next;
 };
 
 struct engine {
@@ -76,10 +71,8 @@ struct engine {
 
 	struct state *state; /* NULL: nothing survives a restart */
 
-	/* engine_call() queue. */
-	pthread_mutex_t qlock;
-	struct call *qhead, *qtail;
-	int efd;
+	/* engine_call() requests from other threads. */
+	struct mailbox calls;
 };
 
 static const char *const source_names[] = { "?", "startup", "file", "signal", "snmp", "rollback" };
@@ -118,9 +111,7 @@ struct engine *engine_new(const char *path)
 	else
 		e->path = xstrdup(path);
 	pthread_mutex_init(&e->lock, NULL);
-	pthread_mutex_init(&e->qlock, NULL);
-	e->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (e->efd < 0)
+	if (mailbox_init(&e->calls) < 0)
 		abort();
 	return e;
 }
@@ -133,36 +124,20 @@ void reload_history_clear(struct reload_history *h)
 	h->cfg = NULL;
 }
 
-static void call_unref(struct call *c);
-
 void engine_free(struct engine *e)
 {
 	if (!e)
 		return;
 	e->n_observers = 0; /* whoever listened may be gone already */
 	engine_release(e);
-	/* Nobody runs the queue any more: cancel what is left. */
-	pthread_mutex_lock(&e->qlock);
-	struct call *c = e->qhead;
-	e->qhead = e->qtail = NULL;
-	pthread_mutex_unlock(&e->qlock);
-	while (c) {
-		struct call *next = c->next;
-		pthread_mutex_lock(&e->qlock);
-		c->state = CALL_CANCELLED;
-		pthread_cond_signal(&c->done);
-		pthread_mutex_unlock(&e->qlock);
-		call_unref(c);
-		c = next;
-	}
+	/* Nobody runs the queue any more: what is left is dropped. */
+	mailbox_destroy(&e->calls);
 	for (size_t i = 0; i < e->n_hist; i++)
 		reload_history_clear(&e->hist[i]);
 	free(e->hist);
 	cfg_unref(e->current);
 	free(e->slots);
-	close(e->efd);
 	pthread_mutex_destroy(&e->lock);
-	pthread_mutex_destroy(&e->qlock);
 	free(e->path);
 	free(e);
 }
@@ -736,32 +711,26 @@ int engine_history_find(struct engine *e, uint32_t version, struct reload_histor
 
 /* ---- engine_call ------------------------------------------------------ */
 
-/* Append c to the queue and wake the control loop; returns with qlock held. */
-static void enqueue(struct engine *e, struct call *c)
+static void run_call(void *owner, void *arg)
 {
-	uint64_t one = 1;
+	struct call *c = arg;
 
-	pthread_mutex_lock(&e->qlock);
-	if (e->qtail)
-		e->qtail->next = c;
-	else
-		e->qhead = c;
-	e->qtail = c;
-	ssize_t w = write(e->efd, &one, sizeof(one));
-	(void)w;
+	c->fn(owner, c->arg);
 }
 
-/* Called with qlock NOT held. */
-static void call_unref(struct call *c)
+static void run_undo(void *owner, void *arg)
 {
-	/* refs only ever drops from 2 to 1 to 0; the two owners are the
-	 * caller and the queue, and both go through here (a posted call has
-	 * only the queue). */
-	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) > 0)
-		return;
+	struct call *c = arg;
+
+	c->undo(owner, c->arg);
+}
+
+static void free_call(void *arg)
+{
+	struct call *c = arg;
+
 	if (c->free_arg)
 		c->free_arg(c->arg);
-	pthread_cond_destroy(&c->done);
 	free(c);
 }
 
@@ -775,98 +744,32 @@ int engine_call_undo(struct engine *e, void (*fn)(struct engine *, void *), void
 		     void *arg, void (*free_arg)(void *), int timeout_ms)
 {
 	struct call *c = xcalloc(1, sizeof(*c));
-	pthread_condattr_t ca;
-	struct timespec deadline;
-	int ret = 0;
 
-	c->refs = 2;
 	c->fn = fn;
 	c->undo = undo;
 	c->arg = arg;
 	c->free_arg = free_arg;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&c->done, &ca);
-	pthread_condattr_destroy(&ca);
-
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-
-	enqueue(e, c);
-	while (c->state == CALL_QUEUED || c->state == CALL_RUNNING) {
-		if (pthread_cond_timedwait(&c->done, &e->qlock, &deadline) == ETIMEDOUT) {
-			if (c->state == CALL_QUEUED)
-				c->state = CALL_CANCELLED;
-			else if (c->state == CALL_RUNNING)
-				c->abandoned = true;
-			ret = -ETIMEDOUT;
-			break;
-		}
-	}
-	if (c->state == CALL_CANCELLED)
-		ret = -ETIMEDOUT;
-	pthread_mutex_unlock(&e->qlock);
-	call_unref(c);
-	return ret;
+	return mailbox_call_undo(&e->calls, run_call, undo ? run_undo : NULL, c, free_call, timeout_ms) == 0
+		       ? 0
+		       : -ETIMEDOUT;
 }
 
 void engine_post(struct engine *e, void (*fn)(struct engine *, void *), void *arg, void (*free_arg)(void *))
 {
 	struct call *c = xcalloc(1, sizeof(*c));
 
-	c->refs = 1; /* the queue's only */
 	c->fn = fn;
 	c->arg = arg;
 	c->free_arg = free_arg;
-	c->posted = true;
-	pthread_cond_init(&c->done, NULL);
-	enqueue(e, c);
-	pthread_mutex_unlock(&e->qlock);
+	mailbox_post(&e->calls, run_call, c, free_call);
 }
 
 int engine_call_fd(const struct engine *e)
 {
-	return e->efd;
+	return mailbox_fd(&e->calls);
 }
 
 void engine_run_calls(struct engine *e)
 {
-	uint64_t n;
-	ssize_t r = read(e->efd, &n, sizeof(n));
-	(void)r;
-
-	for (;;) {
-		pthread_mutex_lock(&e->qlock);
-		struct call *c = e->qhead;
-		bool run = false;
-		if (c) {
-			e->qhead = c->next;
-			if (!e->qhead)
-				e->qtail = NULL;
-			run = c->state == CALL_QUEUED;
-			if (run)
-				c->state = CALL_RUNNING;
-		}
-		pthread_mutex_unlock(&e->qlock);
-		if (!c)
-			return;
-		if (run)
-			c->fn(e, c->arg);
-		pthread_mutex_lock(&e->qlock);
-		if (c->state == CALL_RUNNING)
-			c->state = CALL_DONE;
-		bool undo = c->abandoned && c->undo;
-		pthread_cond_signal(&c->done);
-		pthread_mutex_unlock(&e->qlock);
-		/* Nothing else ran in between: what fn did is undone before any
-		 * other attempt could make it final. */
-		if (undo)
-			c->undo(e, c->arg);
-		call_unref(c);
-	}
+	mailbox_run(&e->calls, e);
 }

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * settings.c - the one settings table and everything that only needs the
- * table: lookup, "did you mean", value formatting and comparison, the
- * value checks of the string types, --print-config and the docs table.
+ * table: lookup, "did you mean", value formatting and comparison,
+ * --print-config and the docs table (the rows' value checks are
+ * cfgcheck.c's).
  *
  * Every key the daemon knows is a row of cfg_settings[]; nothing else in
  * the program may hard-code a key's type, bounds, default or flags.  This
@@ -10,10 +11,7 @@
  * asked to print, and never shows a secret unless asked for the raw value.
  */
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <limits.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,187 +19,6 @@
 #include "pki.h"
 
 #define MASK "********"
-
-/* ---- value checks (referenced by the table) ------------------------- */
-
-/* A DNS name: dot-separated labels of letters, digits, '-' and '_', at
- * most 63 characters each, 253 in all, an optional final dot; and not
- * made only of digits and dots (that would be a malformed IPv4 address). */
-static bool is_dns_name(const char *s)
-{
-	size_t len = strlen(s), label = 0;
-	bool alpha = false;
-
-	if (len == 0 || len > 254 || (len == 254 && s[253] != '.') || s[0] == '.')
-		return false;
-	for (const char *p = s; *p; p++) {
-		if (*p == '.') {
-			if (label == 0 && p[1])
-				return false;
-			label = 0;
-			continue;
-		}
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
-			return false;
-		if (!isdigit((unsigned char)*p))
-			alpha = true;
-		if (++label > 63)
-			return false;
-	}
-	return alpha;
-}
-
-static bool is_ip_literal(const char *s)
-{
-	unsigned char buf[16];
-
-	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
-}
-
-int cfg_hostport_split(const char *hp, char *host, size_t host_len, int *port)
-{
-	const char *colon, *h = hp;
-	size_t n;
-	unsigned char buf[16];
-
-	if (hp[0] == '[') {
-		const char *close = strchr(hp, ']');
-		if (!close || close[1] != ':')
-			return -1;
-		h = hp + 1;
-		n = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (!colon)
-			return -1;
-		n = (size_t)(colon - hp);
-		if (memchr(hp, ':', n)) /* an IPv6 literal needs brackets */
-			return -1;
-	}
-	if (n == 0 || n >= host_len)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	if (hp[0] == '[' ? inet_pton(AF_INET6, host, buf) != 1
-			 : !(inet_pton(AF_INET, host, buf) == 1 || is_dns_name(host)))
-		return -1;
-
-	const char *p = colon + 1;
-	long v = 0;
-	if (!*p || strlen(p) > 5)
-		return -1;
-	for (; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return -1;
-		v = v * 10 + (*p - '0');
-	}
-	if (v < 1 || v > 65535)
-		return -1;
-	*port = (int)v;
-	return 0;
-}
-
-static const char *check_hostport(const char *v)
-{
-	char host[256];
-	int port;
-
-	if (cfg_hostport_split(v, host, sizeof(host), &port) < 0)
-		return "must be host:port with a port between 1 and 65535";
-	return NULL;
-}
-
-static const char *check_server_name(const char *v)
-{
-	if (is_ip_literal(v) || is_dns_name(v))
-		return NULL;
-	return "must be a DNS name or an IP address";
-}
-
-static const char *check_agentx(const char *v)
-{
-	static const char msg[] = "must be a socket path (/path or unix:/path) or tcp:host:port";
-
-	if (v[0] == '/')
-		return NULL;
-	if (strncmp(v, "unix:", 5) == 0)
-		return v[5] == '/' ? NULL : msg;
-	if (strncmp(v, "tcp:", 4) == 0)
-		return check_hostport(v + 4) ? msg : NULL;
-	return msg;
-}
-
-static const char *check_cidr(const char *v)
-{
-	static const char msg[] = "must be an address with a prefix length (a.b.c.d/len or IPv6/len)";
-	char addr[INET6_ADDRSTRLEN + 1];
-	unsigned char buf[16];
-	const char *slash = strchr(v, '/');
-	int max;
-	long len = 0;
-
-	if (!slash || (size_t)(slash - v) >= sizeof(addr) || !slash[1] || strlen(slash + 1) > 3)
-		return msg;
-	memcpy(addr, v, (size_t)(slash - v));
-	addr[slash - v] = '\0';
-	if (inet_pton(AF_INET, addr, buf) == 1)
-		max = 32;
-	else if (inet_pton(AF_INET6, addr, buf) == 1)
-		max = 128;
-	else
-		return msg;
-	for (const char *p = slash + 1; *p; p++) {
-		if (!isdigit((unsigned char)*p))
-			return msg;
-		len = len * 10 + (*p - '0');
-	}
-	return len <= max ? NULL : msg;
-}
-
-/* An SNMP context name: what snmpd.conf's -Cn and snmp* -n accept
- * without quoting, at most 32 octets (SnmpAdminString, contextName). */
-static const char *check_context(const char *v)
-{
-	if (strlen(v) > 32)
-		goto bad;
-	for (const char *p = v; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' && *p != '.')
-			goto bad;
-	return NULL;
-bad:
-	return "must be at most 32 letters, digits, '-', '_' or '.'";
-}
-
-/* What the kernel's dev_valid_name() accepts. */
-static const char *check_ifname(const char *v)
-{
-	size_t n = strlen(v);
-
-	if (n == 0 || n > 15 || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
-		goto bad;
-	for (const char *p = v; *p; p++)
-		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || !isprint((unsigned char)*p))
-			goto bad;
-	return NULL;
-bad:
-	return "must be a valid interface name (1 to 15 characters, no '/', ':' or whitespace)";
-}
-
-/* A user of the passwd database (user: the daemon switches to it). */
-static const char *check_user(const char *v)
-{
-	if (!*v || strpbrk(v, ":/ \t\n"))
-		return "must be a user name";
-	return getpwnam(v) ? NULL : "no such user";
-}
-
-/* reload.state_dir: an absolute path (the state must not move with the
- * working directory). */
-static const char *check_state_dir(const char *v)
-{
-	return v[0] == '/' ? NULL : "must be an absolute path";
-}
 
 /* ---- the table ------------------------------------------------------ */
 
@@ -223,139 +40,191 @@ static const char *const start_invalid_values[] = { "refuse", "last-good", NULL 
 const struct cfg_setting cfg_settings[] = {
 	{ .key = "mode", .type = CFG_T_ENUM, .offset = AT(mode),
 	  .values = mode_values, .flags = CFG_F_RESTART, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "server accepts tunnels, client opens one" },
 	{ .key = "transport", .type = CFG_T_ENUM, .offset = AT(transport),
 	  .values = transport_values, .def = "\"forward\"", .flags = CFG_F_RESTART,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "forward: TCP streams through the tunnel; tun: a layer-3 TUN device" },
 	{ .key = "user", .type = CFG_T_STRING, .offset = AT(user),
-	  .flags = CFG_F_RESTART, .check = check_user,
+	  .flags = CFG_F_RESTART, .check = cfg_check_user, .components = CFG_C_ENGINE,
 	  .doc = "after startup, run as this user with only the capabilities the transport needs "
 		 "(--user overrides it); unset: stay who started the daemon" },
 
 	{ .key = "tunnel.listen", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.listen),
-	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = check_hostport,
+	  .required = CFG_REQ_SERVER, .scope = CFG_REQ_SERVER, .check = cfg_check_hostport,
+	  .components = CFG_C_LISTEN,
 	  .doc = "address the server accepts tunnel connections on" },
 	{ .key = "tunnel.server", .type = CFG_T_HOSTPORT, .offset = AT(tunnel.server),
-	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = check_hostport,
+	  .required = CFG_REQ_CLIENT, .scope = CFG_REQ_CLIENT, .check = cfg_check_hostport,
+	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "server the client connects to" },
 	{ .key = "tunnel.server_name", .type = CFG_T_STRING, .offset = AT(tunnel.server_name),
-	  .scope = CFG_REQ_CLIENT, .check = check_server_name,
+	  .scope = CFG_REQ_CLIENT, .check = cfg_check_server_name,
+	  .components = CFG_C_TLS,
 	  .doc = "name the server certificate must carry (CN or SAN); sent as SNI when it is a DNS name" },
 	{ .key = "tunnel.cert_file", .type = CFG_T_PATH, .offset = AT(tunnel.cert_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "this end's certificate (PEM); relative paths are taken from the configuration file's directory" },
 	{ .key = "tunnel.key_file", .type = CFG_T_PATH, .offset = AT(tunnel.key_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "its private key (PEM); must not be readable by others nor writable by group" },
 	{ .key = "tunnel.ca_file", .type = CFG_T_PATH, .offset = AT(tunnel.ca_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
+	  .components = CFG_C_TLS,
 	  .doc = "CA certificate(s) the peer's certificate must be signed by (PEM)" },
 	{ .key = "tunnel.crl_file", .type = CFG_T_PATH, .offset = AT(tunnel.crl_file),
-	  .flags = CFG_F_FILE,
+	  .flags = CFG_F_FILE, .components = CFG_C_TLS,
 	  .doc = "certificate revocation lists (PEM, one or more), each signed by a CA of ca_file; "
 		 "checked for the whole chain of every peer" },
 	{ .key = "tunnel.crl_expired", .type = CFG_T_ENUM, .offset = AT(tunnel.crl_expired),
-	  .values = crl_expired_values, .def = "\"warn\"",
+	  .values = crl_expired_values, .def = "\"warn\"", .components = CFG_C_TLS,
 	  .doc = "a CRL past its nextUpdate: warn (it still applies, and a warning is logged) or refuse "
 		 "(the configuration is invalid, every peer is refused)" },
 	{ .key = "tunnel.trust", .type = CFG_T_ENUM, .offset = AT(tunnel.trust),
-	  .values = trust_values, .def = "\"chain\"",
+	  .values = trust_values, .def = "\"chain\"", .components = CFG_C_TLS,
 	  .doc = "chain: a peer's chain must end at a root in ca_file; partial: any certificate in ca_file "
 		 "is an anchor (trust one intermediate only)" },
 	{ .key = "tunnel.expiry_warn_days", .type = CFG_T_INT, .offset = AT(tunnel.expiry_warn_days),
-	  .min = 0, .max = 3650, .def = "30", .flags = CFG_F_ZERO_OFF,
+	  .min = 0, .max = 3650, .def = "30", .flags = CFG_F_ZERO_OFF, .components = CFG_C_ENGINE,
 	  .doc = "warn when the own, a CA or a peer certificate expires within this many days" },
 	{ .key = "tunnel.key_password", .type = CFG_T_STRING, .offset = AT(tunnel.key_password),
 	  .flags = CFG_F_SECRET,
+	  .components = CFG_C_TLS,
 	  .doc = "password of an encrypted key_file (the daemon never prompts)" },
 	{ .key = "tunnel.allowed_peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.allowed_peers),
-	  .def = "[ ]", .check = pki_name_check,
+	  .def = "[ ]", .check = pki_name_check, .components = CFG_C_TLS,
 	  .doc = "peer certificates let in, each entry NAME (as hostname verification: DNS SANs, the CN "
 		 "only without one), dns:, ip:, cn:, email:, sha256: (certificate) or spki: (key); "
 		 "empty: any certificate ca_file verifies" },
+	{ .key = "tunnel.peers", .type = CFG_T_STRLIST, .offset = AT(tunnel.peers),
+	  .def = "[ ]", .scope = CFG_REQ_TUN_SERVER, .check = cfg_check_peer, .cross = cfg_cross_peers,
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "tun server: \"NAME=ADDRESS\" entries; a client whose certificate NAME matches (as an "
+		 "allowed_peers entry) gets ADDRESS and no other; empty: any free address of the subnet" },
 	{ .key = "tunnel.max_clients", .type = CFG_T_INT, .offset = AT(tunnel.max_clients),
 	  .min = 1, .max = 65535, .def = "10", .scope = CFG_REQ_SERVER,
-	  .doc = "concurrent client connections the server accepts" },
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "authenticated clients (peer identities) the server admits at once; "
+		 "forward counts a client once however many streams it opens" },
+	{ .key = "tunnel.max_pending", .type = CFG_T_INT, .offset = AT(tunnel.max_pending),
+	  .min = 1, .max = 65535, .def = "512", .components = CFG_C_DATAPLANE,
+	  .doc = "connections still in their TLS handshake (or HELLO) at once; when full, a server drops "
+		 "the oldest (silent ones first), a client end lets newcomers wait" },
+	{ .key = "tunnel.max_pending_per_source", .type = CFG_T_INT, .offset = AT(tunnel.max_pending_per_source),
+	  .min = 1, .max = 65535, .def = "16", .scope = CFG_REQ_SERVER, .components = CFG_C_DATAPLANE,
+	  .doc = "connections from one source address that have not said anything yet; "
+		 "when full, its oldest silent one is dropped" },
 	{ .key = "tunnel.handshake_timeout_ms", .type = CFG_T_INT, .offset = AT(tunnel.handshake_timeout_ms),
-	  .min = 100, .max = 120000, .def = "10000",
-	  .doc = "time allowed for the TLS handshake, milliseconds" },
+	  .min = 100, .max = 120000, .def = "5000",
+	  .components = CFG_C_DATAPLANE,
+	  .doc = "time a connection may stay pending (TCP connect, TLS handshake, HELLO), milliseconds" },
 	{ .key = "tunnel.keepalive_s", .type = CFG_T_INT, .offset = AT(tunnel.keepalive_s),
 	  .min = 0, .max = 3600, .def = "15", .flags = CFG_F_ZERO_OFF,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "idle seconds between keepalives; 0 turns them off" },
 	{ .key = "tunnel.tls_min_version", .type = CFG_T_ENUM, .offset = AT(tunnel.tls_min_version),
 	  .values = tls_values, .def = "\"1.3\"",
+	  .components = CFG_C_TLS,
 	  .doc = "oldest TLS version accepted" },
+	{ .key = "tunnel.tls_groups", .type = CFG_T_STRING, .offset = AT(tunnel.tls_groups),
+	  .def = "\"X25519:P-256:P-384\"", .check = cfg_check_tls_groups, .components = CFG_C_TLS,
+	  .doc = "key-exchange groups offered and accepted, in order of preference" },
 	{ .key = "tunnel.upload_kbps", .type = CFG_T_INT, .offset = AT(tunnel.upload_kbps),
 	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "upload rate limit, kbit/s (1 kbit = 1000 bit)" },
 	{ .key = "tunnel.download_kbps", .type = CFG_T_INT, .offset = AT(tunnel.download_kbps),
 	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "download rate limit, kbit/s (1 kbit = 1000 bit)" },
 
 	{ .key = "throttle.enabled", .type = CFG_T_BOOL, .offset = AT(throttle.enabled),
 	  .def = "false", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "apply the upload and download rate limits" },
 	{ .key = "throttle.burst_ms", .type = CFG_T_INT, .offset = AT(throttle.burst_ms),
 	  .min = 1, .max = 10000, .def = "100", .flags = CFG_F_SNMP_WRITABLE,
+	  .components = CFG_C_DATAPLANE,
 	  .doc = "token bucket depth, as this many milliseconds of the rate" },
 
 	{ .key = "forward.listen", .type = CFG_T_HOSTPORT, .offset = AT(forward.listen),
-	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = check_hostport,
+	  .required = CFG_REQ_FORWARD_CLIENT, .scope = CFG_REQ_FORWARD_CLIENT, .check = cfg_check_hostport,
+	  .components = CFG_C_LISTEN,
 	  .doc = "local address the client accepts TCP connections on" },
 	{ .key = "forward.target", .type = CFG_T_HOSTPORT, .offset = AT(forward.target),
-	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = check_hostport,
+	  .required = CFG_REQ_FORWARD_SERVER, .scope = CFG_REQ_FORWARD_SERVER, .check = cfg_check_hostport,
+	  .components = CFG_C_RESOLVE | CFG_C_DATAPLANE,
 	  .doc = "address the server connects each forwarded stream to" },
+	{ .key = "forward.max_streams", .type = CFG_T_INT, .offset = AT(forward.max_streams),
+	  .min = 1, .max = 65535, .def = "1024", .components = CFG_C_DATAPLANE,
+	  .doc = "forwarded streams (TLS connections) open at once on this end; more are refused" },
+	{ .key = "forward.idle_timeout_s", .type = CFG_T_INT, .offset = AT(forward.idle_timeout_s),
+	  .min = 0, .max = 604800, .def = "0", .flags = CFG_F_ZERO_OFF, .components = CFG_C_DATAPLANE,
+	  .doc = "close a forwarded stream after this many seconds without a byte either way; 0: never" },
 
 	{ .key = "network.interface", .type = CFG_T_IFNAME, .offset = AT(network.interface),
-	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = check_ifname,
+	  .def = "\"tun0\"", .flags = CFG_F_RESTART, .scope = CFG_REQ_TUN, .check = cfg_check_ifname,
+	  .components = CFG_C_TUN,
 	  .doc = "name of the TUN device" },
 	{ .key = "network.address", .type = CFG_T_CIDR, .offset = AT(network.address),
-	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = check_cidr,
+	  .flags = CFG_F_RESTART, .required = CFG_REQ_TUN, .scope = CFG_REQ_TUN, .check = cfg_check_cidr,
+	  .components = CFG_C_TUN,
 	  .doc = "address and prefix length of the TUN device" },
 	{ .key = "network.mtu", .type = CFG_T_INT, .offset = AT(network.mtu),
 	  .min = 576, .max = 9000, .def = "1500", .scope = CFG_REQ_TUN,
+	  .components = CFG_C_TUN,
 	  .doc = "MTU of the TUN device" },
 
 	{ .key = "monitor.snmp_enabled", .type = CFG_T_BOOL, .offset = AT(monitor.snmp_enabled),
 	  .def = "true",
+	  .components = CFG_C_SNMP,
 	  .doc = "run the AgentX subagent" },
 	{ .key = "monitor.agentx_socket", .type = CFG_T_STRING, .offset = AT(monitor.agentx_socket),
-	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = check_agentx,
+	  .def = "\"/var/agentx/master\"", .flags = CFG_F_RESTART, .check = cfg_check_agentx,
+	  .components = CFG_C_SNMP,
 	  .doc = "the master agent's AgentX socket: a path or tcp:host:port" },
 	{ .key = "monitor.agentx_ping_s", .type = CFG_T_INT, .offset = AT(monitor.agentx_ping_s),
 	  .min = 1, .max = 3600, .def = "15",
+	  .components = CFG_C_SNMP,
 	  .doc = "seconds between AgentX pings (from the next (re)connect)" },
 	{ .key = "monitor.notifications", .type = CFG_T_BOOL, .offset = AT(monitor.notifications),
-	  .def = "true", .flags = CFG_F_SNMP_WRITABLE,
+	  .def = "true", .flags = CFG_F_SNMP_WRITABLE, .components = CFG_C_SNMP,
 	  .doc = "send SNMP notifications (sssNotificationsEnabled)" },
 	{ .key = "monitor.snmp_context", .type = CFG_T_STRING, .offset = AT(monitor.snmp_context),
-	  .def = "\"\"", .check = check_context,
+	  .def = "\"\"", .check = cfg_check_context, .components = CFG_C_SNMP,
 	  .doc = "the SNMP context the subtree is registered in (\"\": the default context); "
 		 "one per daemon when several share one snmpd" },
 	{ .key = "monitor.snmp_write", .type = CFG_T_ENUM, .offset = AT(monitor.snmp_write),
-	  .values = snmp_write_values, .def = "\"rates\"",
+	  .values = snmp_write_values, .def = "\"rates\"", .components = CFG_C_SNMP,
 	  .doc = "what SNMP SETs may change: rates (the throttle objects and sssNotificationsEnabled), "
 		 "reload (also sssConfigReload), all (also sssConfigRollback)" },
 
 	{ .key = "logging.level", .type = CFG_T_ENUM, .offset = AT(logging.level),
 	  .values = level_values, .def = "\"info\"",
+	  .components = CFG_C_LOGGING,
 	  .doc = "least severe level logged" },
 
 	{ .key = "reload.watch", .type = CFG_T_BOOL, .offset = AT(reload.watch),
 	  .def = "true",
+	  .components = CFG_C_WATCH,
 	  .doc = "reload when the configuration or a file it names changes" },
 	{ .key = "reload.debounce_ms", .type = CFG_T_INT, .offset = AT(reload.debounce_ms),
 	  .min = 0, .max = 10000, .def = "100",
+	  .components = CFG_C_WATCH,
 	  .doc = "quiet time after a change before the file is loaded, milliseconds" },
 	{ .key = "reload.history", .type = CFG_T_INT, .offset = AT(reload.history),
 	  .min = 1, .max = 1024, .def = "16",
+	  .components = CFG_C_ENGINE,
 	  .doc = "applied versions kept for rollback" },
 	{ .key = "reload.state_dir", .type = CFG_T_STRING, .offset = AT(reload.state_dir),
-	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = check_state_dir,
+	  .def = "\"/var/lib/sssonector\"", .flags = CFG_F_RESTART, .check = cfg_check_state_dir, .components = CFG_C_ENGINE,
 	  .doc = "where the version counter and the history survive restarts (one subdirectory "
 		 "per configuration file)" },
 	{ .key = "reload.start_invalid", .type = CFG_T_ENUM, .offset = AT(reload.start_invalid),
-	  .values = start_invalid_values, .def = "\"last-good\"",
+	  .values = start_invalid_values, .def = "\"last-good\"", .components = CFG_C_ENGINE,
 	  .doc = "when the file is invalid at startup: refuse to start (exit 1), or start with the "
 		 "last applied version from reload.state_dir" },
 };
@@ -601,6 +470,8 @@ bool cfg_required_holds(const struct config *c, enum cfg_required r)
 		return c->mode == CFG_MODE_CLIENT && c->transport == CFG_TRANSPORT_FORWARD;
 	case CFG_REQ_FORWARD_SERVER:
 		return c->mode == CFG_MODE_SERVER && c->transport == CFG_TRANSPORT_FORWARD;
+	case CFG_REQ_TUN_SERVER:
+		return c->mode == CFG_MODE_SERVER && c->transport == CFG_TRANSPORT_TUN;
 	default: return true;
 	}
 }
@@ -613,6 +484,7 @@ const char *cfg_required_text(enum cfg_required r)
 	case CFG_REQ_TUN: return "transport = \"tun\"";
 	case CFG_REQ_FORWARD_CLIENT: return "mode = \"client\" and transport = \"forward\"";
 	case CFG_REQ_FORWARD_SERVER: return "mode = \"server\" and transport = \"forward\"";
+	case CFG_REQ_TUN_SERVER: return "mode = \"server\" and transport = \"tun\"";
 	default: return "";
 	}
 }
@@ -693,16 +565,22 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 	case CFG_T_PATH: fputs("readable PEM file", out); break;
 	case CFG_T_CIDR: fputs("`a.b.c.d/len` or `IPv6/len`", out); break;
 	case CFG_T_IFNAME: fputs("1 to 15 characters, no `/`, `:` or whitespace", out); break;
-	case CFG_T_STRLIST: fputs("`NAME`, `dns:`, `ip:`, `cn:`, `email:`, `sha256:`, `spki:`", out); break;
+	case CFG_T_STRLIST:
+		fputs(s->check == cfg_check_peer ? "`NAME=ADDRESS`, NAME as an allowed_peers entry"
+						 : "`NAME`, `dns:`, `ip:`, `cn:`, `email:`, `sha256:`, `spki:`",
+		      out);
+		break;
 	case CFG_T_BOOL: fputs("`true`, `false`", out); break;
 	default:
-		if (s->check == check_server_name)
+		if (s->check == cfg_check_server_name)
 			fputs("DNS name or IP address", out);
-		else if (s->check == check_agentx)
+		else if (s->check == cfg_check_agentx)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
-		else if (s->check == check_user)
+		else if (s->check == cfg_check_tls_groups)
+			fputs("`X25519`, `X448`, `P-256`, `P-384`, `P-521`, joined by `:`", out);
+		else if (s->check == cfg_check_user)
 			fputs("a user name", out);
-		else if (s->check == check_state_dir)
+		else if (s->check == cfg_check_state_dir)
 			fputs("absolute path", out);
 		break;
 	}
@@ -721,10 +599,25 @@ static void schema_default(const struct cfg_setting *s, FILE *out)
 		fputs("— (required)", out);
 	} else if (s->required != CFG_REQ_NEVER) {
 		fprintf(out, "required when %s", cfg_required_text(s->required));
-	} else if (s->check == check_server_name) {
+	} else if (s->check == cfg_check_server_name) {
 		fputs("host part of `tunnel.server`", out);
 	} else {
 		fputs("unset", out);
+	}
+}
+
+/* Who reacts to a change of s, for the docs table. */
+static void schema_components(const struct cfg_setting *s, FILE *out)
+{
+	static const char *const names[] = { "TLS context", "listener", "resolver", "data plane",
+					     "TUN device", "logging", "file watch", "SNMP", "engine" };
+	bool first = true;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(s->components & (1u << i)))
+			continue;
+		fprintf(out, "%s%s", first ? "" : ", ", names[i]);
+		first = false;
 	}
 }
 
@@ -752,15 +645,17 @@ static void schema_cells(const struct cfg_setting *s, char **type, char **def, c
 
 void cfg_print_schema(FILE *out)
 {
-	fputs("| key | type | default | range / values | change | description |\n"
-	      "|---|---|---|---|---|---|\n", out);
+	fputs("| key | type | default | range / values | change | applied by | description |\n"
+	      "|---|---|---|---|---|---|---|\n", out);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
 		char *type, *def, *range, *doc;
 
 		schema_cells(s, &type, &def, &range, &doc);
-		fprintf(out, "| `%s` | %s | %s | %s | %s | %s |\n", s->key, type, def, range,
-			(s->flags & CFG_F_RESTART) ? "restart" : "hot", doc);
+		fprintf(out, "| `%s` | %s | %s | %s | %s | ", s->key, type, def, range,
+			(s->flags & CFG_F_RESTART) ? "restart" : "hot");
+		schema_components(s, out);
+		fprintf(out, " | %s |\n", doc);
 		free(type);
 		free(def);
 		free(range);
@@ -821,3 +716,4 @@ void cfg_print_schema_man(FILE *out)
 		free(doc);
 	}
 }
+

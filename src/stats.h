@@ -23,7 +23,10 @@ enum tunnel_state {
 };
 
 struct tunnel_stats {
-	_Atomic uint64_t sessions_active;
+	_Atomic uint64_t sessions_active;  /* established */
+	_Atomic uint64_t sessions_pending; /* connecting, in the handshake, before HELLO */
+	_Atomic uint64_t pending_evicted;  /* pending dropped for newer ones (max_pending*) */
+	_Atomic uint64_t accept_paused;    /* times accepting paused for want of fds */
 	_Atomic uint64_t sessions_total;
 	_Atomic uint64_t bytes_up, bytes_down;     /* tunnel payload */
 	_Atomic uint64_t packets_up, packets_down; /* tun frames */

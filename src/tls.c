@@ -28,6 +28,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "frame.h"
 #include "log.h"
 #include "pki.h"
 #include "tls.h"
@@ -42,6 +43,13 @@ static const char cipher_list_12[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AE
 				     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
 static const char ciphersuites_13[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 static const char refused_reason[] = "peer certificate not in tunnel.allowed_peers";
+/* Signatures a handshake may use: no SHA-1, no SHA-224, no DSA.  PKCS#1
+ * v1.5 stays for TLS 1.2 and certificate chains (TLS 1.3 refuses it in the
+ * handshake by itself). */
+static const char sigalgs[] = "ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:ed25519:ed448:"
+			      "rsa_pss_rsae_sha256:rsa_pss_rsae_sha384:rsa_pss_rsae_sha512:"
+			      "rsa_pss_pss_sha256:rsa_pss_pss_sha384:rsa_pss_pss_sha512:"
+			      "RSA+SHA256:RSA+SHA384:RSA+SHA512";
 
 /* ---- PEM from memory (shared with cfgfiles.c) ------------------------ */
 
@@ -150,7 +158,7 @@ const char *tls_key_error_text(enum tls_key_error why)
 /* The struct tls_ctx lives in its SSL_CTX's ex_data and is freed with it,
  * so a handshake still running on an SSL of a context whose last
  * tls_ctx_unref has happened can still reach allowed_peers. */
-static int ctx_index = -1;
+static int ctx_index = -1, refused_index = -1;
 static pthread_once_t ctx_index_once = PTHREAD_ONCE_INIT;
 
 static void tls_ctx_free_data(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
@@ -167,10 +175,17 @@ static void tls_ctx_free_data(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int i
 	free(t);
 }
 
+static void refused_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	free(ptr);
+}
+
 static void ctx_index_init(void)
 {
 	ctx_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, tls_ctx_free_data);
-	if (ctx_index < 0)
+	refused_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, refused_free);
+	if (ctx_index < 0 || refused_index < 0)
 		abort();
 }
 
@@ -215,31 +230,6 @@ static bool peer_listed(const struct tls_ctx *t, X509 *x)
 	return false;
 }
 
-/* "host:port" of the socket's peer, or "-". */
-static const char *fd_peer(SSL *ssl, char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN] = "";
-	/* The data plane replaces the socket BIO with a BIO pair: the socket
-	 * is the one tls_session_new() was given, kept as app data (+1). */
-	int fd = (int)(intptr_t)SSL_get_app_data(ssl) - 1;
-
-	snprintf(buf, len, "-");
-	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return buf;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(buf, len, "%s:%u", host, ntohs(a->sin_port));
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(buf, len, "[%s]:%u", host, ntohs(a->sin6_port));
-	}
-	return buf;
-}
-
 /* What the chain checks forgive: a CRL past its nextUpdate under
  * tunnel.crl_expired = "warn" (its revocations still apply; the loader has
  * warned), and no CRL for the anchor itself (ca_file trusts it: revoking
@@ -260,25 +250,43 @@ static int chain_ok(const struct tls_ctx *t, int ok, X509_STORE_CTX *xs)
 }
 
 /* OpenSSL has checked the chain, the purpose and (on a client) the server
- * name; this adds allowed_peers on the leaf.  A refusal is logged here,
- * where the certificate's names are at hand, and shows to the caller as
+ * name; this adds allowed_peers on the leaf.  A refusal keeps the
+ * certificate's subject for the caller's log (tls_refused_subject: a peer
+ * can cause this at will, so the caller rate-limits it) and shows as
  * X509_V_ERR_APPLICATION_VERIFICATION (tls_verify_reason). */
 static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct tls_ctx *t = ssl ? ctx_of(ssl) : NULL;
 	X509 *x = X509_STORE_CTX_get_current_cert(xs);
-	char name[256], peer[64], q1[300], q2[80];
+	char name[256];
 
 	ok = chain_ok(t, ok, xs);
 	if (!ok || !t || X509_STORE_CTX_get_error_depth(xs) != 0 || !x || peer_listed(t, x))
 		return ok;
 	X509_NAME_oneline(X509_get_subject_name(x), name, sizeof(name));
-	log_warning("tls", "event=peer_refused peer=%s subject=%s reason=%s",
-		    log_quote(fd_peer(ssl, peer, sizeof(peer)), q2, sizeof(q2)), log_quote(name, q1, sizeof(q1)),
-		    "not_in_allowed_peers");
+	free(SSL_get_ex_data(ssl, refused_index));
+	SSL_set_ex_data(ssl, refused_index, xstrdup(name));
 	X509_STORE_CTX_set_error(xs, X509_V_ERR_APPLICATION_VERIFICATION);
 	return 0;
+}
+
+const char *tls_refused_subject(SSL *ssl)
+{
+	return ssl && refused_index >= 0 ? SSL_get_ex_data(ssl, refused_index) : NULL;
+}
+
+const char *tls_peer_allowed_name(const struct tls_ctx *t, X509 *x)
+{
+	for (size_t i = 0; t && x && i < t->n_allowed_peers; i++)
+		if (cert_has_name(x, t->allowed_peers[i]))
+			return t->allowed_peers[i];
+	return NULL;
+}
+
+bool tls_cert_has_name(X509 *x, const char *name)
+{
+	return x && name && cert_has_name(x, name);
 }
 
 static bool load_identity(SSL_CTX *ctx, const struct config *c, struct cfg_errors *errs)
@@ -395,6 +403,33 @@ static bool is_ip(const char *s)
 	return inet_pton(AF_INET, s, b) == 1 || inet_pton(AF_INET6, s, b) == 1;
 }
 
+/* ALPN on the forward transport's server: choose FRAME_FWD_ALPN when the
+ * client offers it (it then expects the admission status); otherwise no
+ * protocol, and the stream is plain bytes as with any port forwarder. */
+static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+		       unsigned int inlen, void *arg)
+{
+	static const unsigned char ours[] = "\x10" FRAME_FWD_ALPN;
+	unsigned char *sel = NULL;
+	unsigned char sel_len = 0;
+
+	(void)ssl, (void)arg;
+	if (SSL_select_next_proto(&sel, &sel_len, ours, sizeof(ours) - 1, in, inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_NOACK;
+	*out = sel;
+	*outlen = sel_len;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+bool tls_status_negotiated(SSL *ssl)
+{
+	const unsigned char *p = NULL;
+	unsigned int n = 0;
+
+	SSL_get0_alpn_selected(ssl, &p, &n);
+	return n == sizeof(FRAME_FWD_ALPN) - 1 && memcmp(p, FRAME_FWD_ALPN, n) == 0;
+}
+
 /* The policy, and the name check a client makes. */
 static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, struct cfg_errors *errs)
 {
@@ -406,6 +441,16 @@ static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, 
 	}
 	if (SSL_CTX_set_cipher_list(ctx, cipher_list_12) != 1 || SSL_CTX_set_ciphersuites(ctx, ciphersuites_13) != 1) {
 		ctx_err(c, errs, "tunnel.tls_min_version", NULL, "cipher suites not supported by OpenSSL");
+		return false;
+	}
+	/* The key exchange a client without a certificate makes the server
+	 * compute: elliptic curves only (a finite-field group costs ~100 ms). */
+	if (SSL_CTX_set1_groups_list(ctx, c->tunnel.tls_groups) != 1) {
+		ctx_err(c, errs, "tunnel.tls_groups", c->tunnel.tls_groups, "groups not supported by OpenSSL");
+		return false;
+	}
+	if (SSL_CTX_set1_sigalgs_list(ctx, sigalgs) != 1 || SSL_CTX_set1_client_sigalgs_list(ctx, sigalgs) != 1) {
+		ctx_err(c, errs, "tunnel.tls_min_version", NULL, "signature algorithms not supported by OpenSSL");
 		return false;
 	}
 	/* No resumption: every session's certificate goes through the full
@@ -422,6 +467,15 @@ static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, 
 	SSL_CTX_set_default_passwd_cb(ctx, pw_cb);
 	SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
 
+	if (c->transport == CFG_TRANSPORT_FORWARD) {
+		static const unsigned char protos[] = "\x10" FRAME_FWD_ALPN;
+		if (t->server)
+			SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+		else if (SSL_CTX_set_alpn_protos(ctx, protos, sizeof(protos) - 1) != 0) {
+			ctx_err(c, errs, "transport", NULL, "cannot offer ALPN");
+			return false;
+		}
+	}
 	if (t->server) {
 		static const unsigned char sid_ctx[] = "sssonector";
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
@@ -507,7 +561,6 @@ SSL *tls_session_new(struct tls_ctx *t, int fd)
 		goto fail;
 	if (SSL_set_fd(ssl, fd) != 1)
 		goto fail;
-	SSL_set_app_data(ssl, (void *)(intptr_t)(fd + 1));
 	if (t->server) {
 		SSL_set_accept_state(ssl);
 	} else {

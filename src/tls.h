@@ -8,8 +8,10 @@
  * the current context; a session keeps the one it started with (refcount).
  *
  * Policy, always: mutual authentication; TLS 1.3, or 1.2 when
- * tunnel.tls_min_version = "1.2", with AEAD suites only; no compression,
- * no renegotiation; OpenSSL never prompts for a password.
+ * tunnel.tls_min_version = "1.2", with AEAD suites only; key exchange on
+ * the elliptic curves of tunnel.tls_groups only; modern signature
+ * algorithms (no SHA-1, no DSA); no compression, no renegotiation;
+ * OpenSSL never prompts for a password.
  */
 #ifndef SSS_TLS_H
 #define SSS_TLS_H
@@ -55,6 +57,19 @@ SSL *tls_session_new(struct tls_ctx *t, int fd);
  * on a server, allowed_peers lists its CN or a SAN.  Used at commit to
  * close the sessions a reload revoked. */
 bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain);
+
+/* The allowed_peers entry x carries (its CN or a SAN), the first in the
+ * list's order; NULL when none does or the list is empty.  Points into t. */
+const char *tls_peer_allowed_name(const struct tls_ctx *t, X509 *x);
+/* Whether x carries name as its CN or a DNS, email or IP SAN. */
+bool tls_cert_has_name(X509 *x, const char *name);
+/* After a handshake allowed_peers refused: the refused certificate's
+ * subject (one line), else NULL.  Valid while ssl lives. */
+const char *tls_refused_subject(SSL *ssl);
+
+/* Forward transport: whether the handshake chose FRAME_FWD_ALPN, so that
+ * the server's admission status (frame.h) starts the stream. */
+bool tls_status_negotiated(SSL *ssl);
 
 /* "CN=..." of the peer for logs, into buf ("-" without a certificate). */
 const char *tls_peer_name(SSL *ssl, char *buf, size_t len);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 _Static_assert(sizeof(struct virtio_net_hdr) == TUN_VNET_HDR_LEN, "virtio_net_hdr is 10 bytes");
@@ -579,6 +580,31 @@ ssize_t tun_write(int fd, const void *buf, size_t len)
 		n = write(fd, buf, len);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+ssize_t tun_write2(int fd, const void *hdr, size_t hlen, const void *pkt, size_t len)
+{
+	struct iovec iov[2] = { { (void *)hdr, hlen }, { (void *)pkt, len } };
+	ssize_t n;
+
+	do
+		n = writev(fd, iov, 2);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+int tun_check_mtu(const char *ifname, int ifindex, int mtu, char *err, size_t len)
+{
+	unsigned int now = ifname ? if_nametoindex(ifname) : 0;
+
+	if (!now || (int)now != ifindex)
+		return fail(err, len, ENODEV, "%s is no longer the tunnel's device (renamed or deleted)",
+			    ifname ? ifname : "(none)");
+	if (mtu <= 0 || mtu > TUN_MAX_PACKET - 1)
+		return fail(err, len, EINVAL, "%s: MTU %d out of range", ifname, mtu);
+	if (tun_get_mtu(ifname) < 0)
+		return fail(err, len, ENODEV, "%s: cannot read its MTU", ifname);
+	return 0;
 }
 
 /* Traffic a host sends on any link by itself (IPv6 router solicitations

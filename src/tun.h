@@ -154,5 +154,15 @@ int tun_packet_src(const void *pkt, size_t len, struct tun_addr *src);
  */
 ssize_t tun_read(int fd, void *buf, size_t len);
 ssize_t tun_write(int fd, const void *buf, size_t len);
+/* The same as one write of hdr (hlen bytes, the virtio header) followed by
+ * pkt (len bytes), without copying them together. */
+ssize_t tun_write2(int fd, const void *hdr, size_t hlen, const void *pkt, size_t len);
+
+/*
+ * Whether ifname is still the device with index ifindex (not renamed or
+ * deleted) and can take mtu: the check a reload's prepare makes before the
+ * commit calls tun_set_mtu.  Returns 0 or -errno with a message in err.
+ */
+int tun_check_mtu(const char *ifname, int ifindex, int mtu, char *err, size_t len);
 
 #endif

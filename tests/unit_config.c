@@ -180,6 +180,10 @@ struct vcase {
 #define ONLY_TUN "is only used when transport = \"tun\""
 #define ONLY_FWD_CLIENT "is only used when mode = \"client\" and transport = \"forward\""
 #define ONLY_FWD_SERVER "is only used when mode = \"server\" and transport = \"forward\""
+#define ONLY_TUN_SERVER "is only used when mode = \"server\" and transport = \"tun\""
+#define M_GROUPS "must be a colon-separated list of X25519, X448, P-256, P-384, P-521 " \
+	"(finite-field groups cost the server ~100 ms per handshake)"
+#define M_PEER "entry 1: must be NAME=ADDRESS (NAME as an allowed_peers entry, ADDRESS an IPv4 or IPv6 address without prefix)"
 
 /* An int key's edges: min-1 and max+1 rejected, min and max accepted. */
 #define RANGE(b, k, lo, hi, lo1, hi1, m) \
@@ -309,6 +313,41 @@ static const struct vcase vcases[] = {
 	BAD("client", "tunnel.max_clients", "5", ONLY_SERVER),
 	RANGE("client", "tunnel.handshake_timeout_ms", "100", "120000", "99", "120001",
 	      "must be between 100 and 120000"),
+	RANGE("server", "tunnel.max_pending", "1", "65535", "0", "65536", "must be between 1 and 65535"),
+	RANGE("server", "tunnel.max_pending_per_source", "1", "65535", "0", "65536", "must be between 1 and 65535"),
+	BAD("client", "tunnel.max_pending_per_source", "5", ONLY_SERVER),
+	RANGE("server", "forward.max_streams", "1", "65535", "0", "65536", "must be between 1 and 65535"),
+	RANGE("client", "forward.idle_timeout_s", "0", "604800", "-1", "604801",
+	      "must be 0 (off) or between 1 and 604800"),
+	/* tunnel.tls_groups: elliptic curves only */
+	OK("server", "tunnel.tls_groups", "\"X25519\""),
+	OK("client", "tunnel.tls_groups", "\"P-384:x25519:P-521\""),
+	BAD("server", "tunnel.tls_groups", "\"ffdhe8192\"", M_GROUPS),
+	BAD("server", "tunnel.tls_groups", "\"X25519:ffdhe2048\"", M_GROUPS),
+	BAD("server", "tunnel.tls_groups", "\"X25519:\"", M_GROUPS),
+	BAD("server", "tunnel.tls_groups", "\":X25519\"", M_GROUPS),
+	BAD("server", "tunnel.tls_groups", "\"\"", M_EMPTY),
+	/* tunnel.peers: NAME=ADDRESS, inside the subnet, each address and name once */
+	OK("stun", "tunnel.peers", "[ \"branch-1=10.9.0.2\", \"branch-2=10.9.0.254\" ]"),
+	OK("stun", "tunnel.peers", "[ ]"),
+	OK("stun", "tunnel.peers", "[ \"cn:Branch One=10.9.0.2\", \"ip:192.0.2.7=10.9.0.3\", \"email:a@b.example=10.9.0.4\" ]"),
+	BAD("stun", "tunnel.peers", "[ \"branch-1\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"branch 1=10.9.0.2\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"=10.9.0.2\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.2/24\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"dns:*.example.org=10.9.0.2\" ]", M_PEER),
+	BAD("stun", "tunnel.peers", "[ \"b=10.9.1.2\" ]",
+	    "b: address 10.9.1.2 is outside this server's subnet (network.address = 10.9.0.1/24)"),
+	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.0\" ]",
+	    "b: address 10.9.0.0 is the subnet's network address (network.address = 10.9.0.1/24)"),
+	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.255\" ]",
+	    "b: address 10.9.0.255 is the subnet's broadcast address (network.address = 10.9.0.1/24)"),
+	BAD("stun", "tunnel.peers", "[ \"b=10.9.0.1\" ]",
+	    "b: address 10.9.0.1 is this server's address (network.address = 10.9.0.1/24)"),
+	BAD("stun", "tunnel.peers", "[ \"a=10.9.0.2\", \"b=10.9.0.2\" ]", "a and b have the same address 10.9.0.2"),
+	BAD("stun", "tunnel.peers", "[ \"a=10.9.0.2\", \"A=10.9.0.3\" ]", "A is listed twice"),
+	BAD("ctun", "tunnel.peers", "[ \"a=10.9.0.3\" ]", ONLY_TUN_SERVER),
+	BAD("server", "tunnel.peers", "[ \"a=10.9.0.3\" ]", ONLY_TUN_SERVER),
 	RANGE("server", "tunnel.keepalive_s", "0", "3600", "-1", "3601", "must be 0 (off) or between 1 and 3600"),
 	OK("server", "tunnel.keepalive_s", "1"),
 	OK("server", "tunnel.tls_min_version", "\"1.2\""),
@@ -1466,7 +1505,8 @@ static void test_print(void)
 					    "  # mtu = 1500;  (only used when transport = \"tun\")\n};\n"));
 	CU_ASSERT_PTR_NULL(strstr(text, "address"));
 	CU_ASSERT_PTR_NULL(strstr(text, "tunnel = {\n  listen"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nforward = {\n  listen = \"127.0.0.1:5000\";\n};\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "\nforward = {\n  listen = \"127.0.0.1:5000\";\n  max_streams = 1024;\n"
+					    "  idle_timeout_s = 0;\n};\n"));
 	CU_ASSERT(text[0] == '#');
 	free(text);
 	cfg_unref(c);
@@ -1484,7 +1524,12 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c->mode, CFG_MODE_SERVER);
 	CU_ASSERT_EQUAL(c->transport, CFG_TRANSPORT_FORWARD);
 	CU_ASSERT_EQUAL(c->tunnel.max_clients, 10);
-	CU_ASSERT_EQUAL(c->tunnel.handshake_timeout_ms, 10000);
+	CU_ASSERT_EQUAL(c->tunnel.handshake_timeout_ms, 5000);
+	CU_ASSERT_EQUAL(c->tunnel.max_pending, 512);
+	CU_ASSERT_EQUAL(c->tunnel.max_pending_per_source, 16);
+	CU_ASSERT(str_is(c->tunnel.tls_groups, "X25519:P-256:P-384"));
+	CU_ASSERT_EQUAL(c->forward.max_streams, 1024);
+	CU_ASSERT_EQUAL(c->forward.idle_timeout_s, 0);
 	CU_ASSERT_EQUAL(c->tunnel.keepalive_s, 15);
 	CU_ASSERT_EQUAL(c->tunnel.tls_min_version, CFG_TLS_1_3);
 	CU_ASSERT_EQUAL(c->tunnel.upload_kbps, 10000);
@@ -1609,7 +1654,7 @@ static void test_schema(void)
 
 	cfg_print_schema(f);
 	fclose(f);
-	static const char head[] = "| key | type | default | range / values | change | description |\n|---|";
+	static const char head[] = "| key | type | default | range / values | change | applied by | description |\n|---|";
 	CU_ASSERT_EQUAL(strncmp(buf, head, sizeof(head) - 1), 0);
 	for (const char *p = buf; (p = strstr(p, "\n| `")); p++)
 		rows++;
