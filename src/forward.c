@@ -13,9 +13,10 @@
  * The session layer decides who may stay (pending caps, deadlines,
  * max_clients, forward.max_streams, revocation); this file does the I/O.
  * When both ends speak FRAME_FWD_ALPN the server starts the stream with
- * its admission status, so a refused client can say why.  A stream's
- * buffers exist only once it relays (fwd_buffers), and both TLS legs have
- * TCP keepalive from tunnel.keepalive_s.  Data-plane thread only.
+ * its admission status, so a refused client can say why.  A stream holds
+ * buffers only while bytes wait in them (bufpool.h: small, bulk while it
+ * is busy, none when idle), and both TLS legs have TCP keepalive from
+ * tunnel.keepalive_s.  Data-plane thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,15 +39,8 @@
 #include "tlsio.h"
 #include "transport.h"
 
-#define BUF_SIZE (256 * 1024)
-#define PAIR_SIZE (256 * 1024) /* ciphertext batched per read(2)/write(2) */
 #define TLS_CHUNK (64 * 1024)  /* one SSL_write: four full records */
 #define PUMP_ROUNDS 16         /* then yield to other sessions */
-
-struct buf {
-	char *d;
-	size_t r, w; /* consume from r, produce at w */
-};
 
 enum fs_state { FS_CONNECT_TLS, FS_HANDSHAKE, FS_STATUS, FS_CONNECT_TARGET, FS_RELAY };
 
@@ -62,7 +56,7 @@ struct fsession {
 	uint8_t st[FRAME_STATUS_MAX]; /* client: the status read so far */
 	size_t st_have;
 
-	struct buf to_tls, to_plain;
+	struct pbuf to_tls, to_plain;
 	bool plain_eof, tls_eof;     /* no more to read from that side */
 	bool close_notify_sent, plain_shut;
 	bool tls_broken;             /* the TLS side failed: flush to plain, then close */
@@ -72,6 +66,7 @@ struct fsession {
 struct forward {
 	struct session_layer *sl;
 	struct loop *loop;
+	struct bufpool *pool;
 };
 
 static const struct session_ops fwd_ops;
@@ -93,56 +88,37 @@ static enum throttle_dir tls_dir(const struct fsession *f)
 	return f->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
 
-/* ---- buffers: the one place they are made and freed -------------------------- */
+/* ---- buffers: the one place they are taken and given back --------------------- */
 
-static size_t space(const struct buf *b)
-{
-	return BUF_SIZE - b->w;
-}
-
-static size_t pending(const struct buf *b)
-{
-	return b->w - b->r;
-}
-
-/* The relay's buffers and the batched TLS I/O, once the stream is admitted:
- * a pending connection costs neither.  Returns -1 on failure. */
+/* The batched TLS I/O, once the handshake is done.  The relay's buffers
+ * are taken from the pool only while bytes wait in them (bufpool.h), so a
+ * pending or idle stream holds none.  Returns -1 on failure. */
 static int fwd_buffers(struct fsession *f)
 {
 	if (!f->io_attached) {
-		if (tlsio_attach(&f->io, f->s.ssl, f->tls_h.fd, PAIR_SIZE) < 0)
+		if (tlsio_attach(&f->io, f->s.ssl, f->tls_h.fd, f->fw->pool) < 0)
 			return -1;
 		f->io_attached = true;
-	}
-	if (f->state == FS_RELAY && !f->to_tls.d) {
-		f->to_tls.d = xmalloc(BUF_SIZE);
-		f->to_plain.d = xmalloc(BUF_SIZE);
 	}
 	return 0;
 }
 
 static void fwd_buffers_free(struct fsession *f)
 {
-	free(f->to_tls.d);
-	free(f->to_plain.d);
-	f->to_tls.d = f->to_plain.d = NULL;
+	pbuf_release(f->fw->pool, &f->to_tls);
+	pbuf_release(f->fw->pool, &f->to_plain);
 	if (f->io_attached)
 		tlsio_free(&f->io);
 	f->io_attached = false;
 }
 
-/* After consuming: start again at the front when empty, or move the rest
- * there when the tail is short (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets a
- * pending SSL_write see its bytes move). */
-static void buf_compact(struct buf *b)
+/* Nothing more moves now: the empty buffers go back to the pool. */
+static void fwd_buffers_idle(struct fsession *f)
 {
-	if (b->r == b->w) {
-		b->r = b->w = 0;
-	} else if (b->r > BUF_SIZE / 2) {
-		memmove(b->d, b->d + b->r, b->w - b->r);
-		b->w -= b->r;
-		b->r = 0;
-	}
+	pbuf_settle(f->fw->pool, &f->to_tls);
+	pbuf_settle(f->fw->pool, &f->to_plain);
+	if (f->io_attached)
+		tlsio_idle(&f->io);
 }
 
 /* ---- the session's ops ------------------------------------------------------------- */
@@ -191,7 +167,14 @@ static void tls_broke(struct fsession *f)
 		ERR_clear_error();
 	f->tls_eof = f->tls_broken = true;
 	f->close_notify_sent = true;
-	f->to_tls.r = f->to_tls.w = 0;
+	pbuf_release(f->fw->pool, &f->to_tls);
+}
+
+/* Whether SSL_read may have something to say: records (or the end of the
+ * socket) are buffered, or the socket failed. */
+static bool tls_readable(const struct fsession *f)
+{
+	return pbuf_pending(&f->io.in) || SSL_has_pending(f->s.ssl) || f->io.eof || f->io.failed;
 }
 
 /* Read TLS into to_plain while there is room and tokens; true on progress. */
@@ -200,8 +183,10 @@ static bool pump_from_tls(struct fsession *f)
 	struct session_layer *sl = f->s.sl;
 	bool progress = false;
 
-	while (!f->tls_eof && space(&f->to_plain) && !f->throttled[tls_dir(f)]) {
-		size_t want = session_allow(sl, tls_dir(f), space(&f->to_plain));
+	while (!f->tls_eof && pbuf_room(&f->to_plain) && !f->throttled[tls_dir(f)] && tls_readable(f)) {
+		if (!pbuf_reserve(f->fw->pool, &f->to_plain))
+			break; /* out of memory: try again later */
+		size_t want = session_allow(sl, tls_dir(f), pbuf_space(&f->to_plain));
 		if (!want) {
 			f->throttled[tls_dir(f)] = true;
 			session_wait_tokens(&f->s);
@@ -210,6 +195,7 @@ static bool pump_from_tls(struct fsession *f)
 		int n = SSL_read(f->s.ssl, f->to_plain.d + f->to_plain.w, (int)want);
 		if (n > 0) {
 			f->to_plain.w += (size_t)n;
+			pbuf_produced(f->fw->pool, &f->to_plain, want, (size_t)n);
 			session_consume(sl, &f->s, tls_dir(f), (size_t)n);
 			progress = true;
 			continue;
@@ -232,12 +218,11 @@ static bool pump_to_tls(struct fsession *f)
 {
 	bool progress = false;
 
-	while (pending(&f->to_tls) && !f->close_notify_sent) {
-		size_t len = pending(&f->to_tls) < TLS_CHUNK ? pending(&f->to_tls) : TLS_CHUNK;
+	while (pbuf_pending(&f->to_tls) && !f->close_notify_sent) {
+		size_t len = pbuf_pending(&f->to_tls) < TLS_CHUNK ? pbuf_pending(&f->to_tls) : TLS_CHUNK;
 		int n = SSL_write(f->s.ssl, f->to_tls.d + f->to_tls.r, (int)len);
 		if (n > 0) {
-			f->to_tls.r += (size_t)n;
-			buf_compact(&f->to_tls);
+			pbuf_consumed(&f->to_tls, (size_t)n);
 			progress = true;
 			continue;
 		}
@@ -250,7 +235,7 @@ static bool pump_to_tls(struct fsession *f)
 		}
 		break;
 	}
-	if (f->plain_eof && !pending(&f->to_tls) && !f->close_notify_sent) {
+	if (f->plain_eof && !pbuf_pending(&f->to_tls) && !f->close_notify_sent) {
 		/* 0 or 1: our close_notify is queued either way */
 		if (SSL_shutdown(f->s.ssl) >= 0) {
 			f->close_notify_sent = true;
@@ -281,8 +266,9 @@ static bool relay(struct fsession *f)
 		progress |= pump_from_tls(f);
 
 		/* plain -> to_tls */
-		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)]) {
-			size_t want = session_allow(sl, plain_dir(f), space(&f->to_tls));
+		if (!f->plain_eof && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)] &&
+		    pbuf_reserve(f->fw->pool, &f->to_tls)) {
+			size_t want = session_allow(sl, plain_dir(f), pbuf_space(&f->to_tls));
 			if (!want) {
 				f->throttled[plain_dir(f)] = true;
 				session_wait_tokens(&f->s);
@@ -290,6 +276,7 @@ static bool relay(struct fsession *f)
 				ssize_t n = read(f->plain_h.fd, f->to_tls.d + f->to_tls.w, want);
 				if (n > 0) {
 					f->to_tls.w += (size_t)n;
+					pbuf_produced(f->fw->pool, &f->to_tls, want, (size_t)n);
 					session_consume(sl, &f->s, plain_dir(f), (size_t)n);
 					progress = true;
 				} else if (n == 0) {
@@ -305,18 +292,17 @@ static bool relay(struct fsession *f)
 		progress |= pump_to_tls(f);
 
 		/* to_plain -> plain */
-		if (pending(&f->to_plain)) {
-			ssize_t n = write(f->plain_h.fd, f->to_plain.d + f->to_plain.r, pending(&f->to_plain));
+		if (pbuf_pending(&f->to_plain)) {
+			ssize_t n = write(f->plain_h.fd, f->to_plain.d + f->to_plain.r, pbuf_pending(&f->to_plain));
 			if (n > 0) {
-				f->to_plain.r += (size_t)n;
-				buf_compact(&f->to_plain);
+				pbuf_consumed(&f->to_plain, (size_t)n);
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				session_close(&f->s, SESSION_CLOSE_ERROR, strerror(errno));
 				return false;
 			}
 		}
-		if (f->tls_eof && !pending(&f->to_plain) && !f->plain_shut) {
+		if (f->tls_eof && !pbuf_pending(&f->to_plain) && !f->plain_shut) {
 			shutdown(f->plain_h.fd, SHUT_WR);
 			f->plain_shut = true;
 			progress = true;
@@ -348,11 +334,11 @@ static void session_watch(struct fsession *f)
 	uint32_t tls = 0, plain = 0;
 
 	if (f->state == FS_RELAY) {
-		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)])
+		if (!f->plain_eof && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)])
 			plain |= EPOLLIN;
-		if (pending(&f->to_plain))
+		if (pbuf_pending(&f->to_plain))
 			plain |= EPOLLOUT;
-		if (!f->tls_eof && !f->io.eof && tlsio_room(&f->io) && space(&f->to_plain) &&
+		if (!f->tls_eof && !f->io.eof && tlsio_room(&f->io) && pbuf_room(&f->to_plain) &&
 		    !f->throttled[tls_dir(f)])
 			tls |= EPOLLIN;
 		if (!f->tls_broken && tlsio_unsent(&f->io))
@@ -365,8 +351,10 @@ static void session_watch(struct fsession *f)
 
 static void pump(struct fsession *f)
 {
-	if (relay(f))
-		session_watch(f);
+	if (!relay(f))
+		return;
+	fwd_buffers_idle(f);
+	session_watch(f);
 }
 
 static void fwd_unthrottled(struct session *s)
@@ -391,6 +379,10 @@ static void start_relay(struct fsession *f)
 	}
 	if (f->server && f->status) {
 		ssize_t n = frame_status_encode(st, sizeof(st), NULL);
+		if (n < 0 || !pbuf_reserve(f->fw->pool, &f->to_tls)) {
+			session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
+			return;
+		}
 		memcpy(f->to_tls.d, st, (size_t)n);
 		f->to_tls.w = (size_t)n;
 	}
@@ -644,6 +636,7 @@ static void *fwd_create(struct session_layer *sl)
 
 	fw->sl = sl;
 	fw->loop = session_layer_loop(sl);
+	fw->pool = session_layer_pool(sl);
 	return fw;
 }
 

@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "bufpool.h"
 #include "config.h"
 #include "dpconf.h"
 #include "log.h"
@@ -39,6 +40,8 @@
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 #define SILENT_GRACE_NS NS_PER_S /* a source's silent connection is spared this long */
+#define TRIM_AFTER_NS (5 * NS_PER_S) /* memory goes back this long after closes */
+#define BULK_BUDGET (32u * 1024 * 1024) /* bulk buffers lent out at once */
 
 /* The pending sessions of one source address. */
 struct session_source {
@@ -69,6 +72,8 @@ struct session_layer {
 	struct throttle throttle;
 	struct loop_timer log_timer;
 	struct ratelog log;
+	struct bufpool *pool;
+	struct loop_timer trim_timer;
 };
 
 static const char *const close_names[SESSION_CLOSE_N] = {
@@ -109,6 +114,23 @@ static void log_flush(struct loop *l, struct loop_timer *t)
 	struct session_layer *sl = container_of(t, struct session_layer, log_timer);
 
 	ratelog_flush(&sl->log, "session");
+}
+
+/* Closes happened a while ago: what they left in the pool and in malloc's
+ * free lists goes back to the system. */
+static void trim(struct loop *l, struct loop_timer *t)
+{
+	struct session_layer *sl = container_of(t, struct session_layer, trim_timer);
+
+	bufpool_trim(sl->pool);
+}
+
+/* A session left the pending stage: its handshake's buffers are free now,
+ * and what a burst leaves goes back a few seconds later. */
+static void trim_soon(struct session_layer *sl)
+{
+	if (!loop_timer_armed(&sl->trim_timer))
+		loop_timer_set(sl->loop, &sl->trim_timer, loop_now_ns(sl->loop) + TRIM_AFTER_NS);
 }
 
 bool session_log_allowed(struct session_layer *sl, const char *event, const char *reason)
@@ -259,6 +281,8 @@ struct session_layer *session_layer_new(struct loop *l, struct tunnel_stats *sta
 	throttle_init(&sl->throttle, l, stats);
 	sl->log_timer.fn = log_flush;
 	ratelog_init(&sl->log, LOG_INTERVAL_NS, LOG_BURST);
+	sl->pool = bufpool_new(BULK_BUDGET);
+	sl->trim_timer.fn = trim;
 	return sl;
 }
 
@@ -268,8 +292,10 @@ void session_layer_free(struct session_layer *sl)
 		return;
 	throttle_stop(&sl->throttle);
 	loop_timer_cancel(sl->loop, &sl->log_timer);
+	loop_timer_cancel(sl->loop, &sl->trim_timer);
 	ratelog_flush(&sl->log, "session");
 	dpconf_unref(sl->conf);
+	bufpool_free(sl->pool);
 	free(sl);
 }
 
@@ -300,6 +326,11 @@ struct loop *session_layer_loop(const struct session_layer *sl)
 struct tunnel_stats *session_layer_stats(const struct session_layer *sl)
 {
 	return sl->stats;
+}
+
+struct bufpool *session_layer_pool(const struct session_layer *sl)
+{
+	return sl->pool;
 }
 
 size_t session_count(const struct session_layer *sl, enum session_state state)
@@ -633,6 +664,7 @@ int session_establish(struct session *s, const char **why)
 	STAT_SUB(sl, sessions_pending, 1);
 	set_state(s, SESSION_ESTABLISHED);
 	loop_timer_cancel(sl->loop, &s->deadline);
+	trim_soon(sl);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->rec.established_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	STAT_ADD(sl, sessions_active, 1);
@@ -691,6 +723,7 @@ void session_close(struct session *s, enum session_close why, const char *detail
 	dpconf_unref(s->conf);
 	s->conf = NULL;
 	loop_defer(sl->loop, free_session, s);
+	trim_soon(sl);
 }
 
 void session_close_all(struct session_layer *sl, enum session_close why, const char *detail)

@@ -164,6 +164,10 @@ void session_layer_install(struct session_layer *sl, struct dpconf *c);
 struct dpconf *session_layer_conf(const struct session_layer *sl);
 struct loop *session_layer_loop(const struct session_layer *sl);
 struct tunnel_stats *session_layer_stats(const struct session_layer *sl);
+/* The buffers of the layer's sessions (bufpool.h).  What a burst of
+ * sessions leaves behind is given back to the system a few seconds after
+ * the closes (bufpool_trim). */
+struct bufpool *session_layer_pool(const struct session_layer *sl);
 /* Called after the sessions' own unthrottled(): something else waiting for
  * tokens (the tun device) may read again. */
 void session_layer_on_unthrottled(struct session_layer *sl, void (*fn)(void *ctx), void *ctx);

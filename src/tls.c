@@ -460,8 +460,10 @@ static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	/* The data plane writes on non-blocking sockets and may retry from a
-	 * moved buffer; buffers stay allocated (RELEASE_BUFFERS costs an
-	 * allocation per record on a busy stream). */
+	 * moved buffer.  Record buffers: released between the handshake's
+	 * flights (tls_session_new), kept while a stream is busy and freed
+	 * when it goes idle (tlsio.c): RELEASE_BUFFERS would cost an
+	 * allocation per record on a busy stream. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ctx, pw_cb);
@@ -561,6 +563,9 @@ SSL *tls_session_new(struct tls_ctx *t, int fd)
 		goto fail;
 	if (SSL_set_fd(ssl, fd) != 1)
 		goto fail;
+	/* A handshake waiting for its peer holds no record buffers (the
+	 * batched I/O clears this once the stream relays). */
+	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (t->server) {
 		SSL_set_accept_state(ssl);
 	} else {
