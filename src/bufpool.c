@@ -79,13 +79,13 @@ void bufpool_stats(const struct bufpool *p, struct bufpool_stats *out)
 }
 
 /* A buffer of size (BUF_SMALL or BUF_BULK), or NULL: out of memory, or
- * the bulk budget is spent. */
-static uint8_t *get(struct bufpool *p, size_t size)
+ * the bulk budget is spent (unless forced). */
+static uint8_t *get_buf(struct bufpool *p, size_t size, bool force)
 {
 	struct freebuf *f;
 
 	if (size == BUF_BULK) {
-		if ((p->st.bulk_used + 1) * BUF_BULK > p->bulk_budget)
+		if (!force && (p->st.bulk_used + 1) * BUF_BULK > p->bulk_budget)
 			return NULL;
 		if ((f = p->bulk) != NULL) {
 			p->bulk = f->next;
@@ -107,6 +107,11 @@ static uint8_t *get(struct bufpool *p, size_t size)
 	}
 	p->st.small_used++;
 	return (uint8_t *)f;
+}
+
+static uint8_t *get(struct bufpool *p, size_t size)
+{
+	return get_buf(p, size, false);
 }
 
 static void put(struct bufpool *p, uint8_t *d, size_t size)
@@ -148,16 +153,32 @@ bool pbuf_reserve(struct bufpool *p, struct pbuf *b)
 	return b->d != NULL;
 }
 
-void pbuf_produced(struct bufpool *p, struct pbuf *b, size_t offered, size_t n)
+bool pbuf_reserve_bulk(struct bufpool *p, struct pbuf *b)
 {
-	if (n < BUF_SMALL / 4) {
-		b->bulk = false;
-		return;
+	if (b->d && b->cap == BUF_BULK)
+		return true;
+	uint8_t *d = get_buf(p, BUF_BULK, true);
+	if (!d)
+		return false;
+	if (b->d) {
+		memcpy(d, b->d + b->r, pbuf_pending(b));
+		b->w = pbuf_pending(b);
+		b->r = 0;
+		put(p, b->d, b->cap);
+	} else {
+		b->r = b->w = 0;
 	}
-	if (n < offered || !b->d || b->cap == BUF_BULK || b->w < b->cap)
-		return;
-	/* a small buffer filled up: the stream is bulk */
+	b->d = d;
+	b->cap = BUF_BULK;
 	b->bulk = true;
+	return true;
+}
+
+void pbuf_grow(struct bufpool *p, struct pbuf *b)
+{
+	b->bulk = true;
+	if (!b->d || b->cap == BUF_BULK)
+		return;
 	uint8_t *d = get(p, BUF_BULK);
 	if (!d)
 		return;
@@ -167,6 +188,14 @@ void pbuf_produced(struct bufpool *p, struct pbuf *b, size_t offered, size_t n)
 	b->cap = BUF_BULK;
 	b->w -= b->r;
 	b->r = 0;
+}
+
+void pbuf_produced(struct bufpool *p, struct pbuf *b, size_t offered, size_t n)
+{
+	if (n < BUF_SMALL / 4)
+		b->bulk = false;
+	else if (n == offered && b->d && b->w == b->cap)
+		pbuf_grow(p, b); /* a small buffer filled up: the stream is bulk */
 }
 
 void pbuf_consumed(struct pbuf *b, size_t n)

@@ -67,6 +67,12 @@ static inline size_t pbuf_room(const struct pbuf *b)
 /* Make sure b has a buffer (bulk when b->bulk and the budget allows).
  * false: out of memory. */
 bool pbuf_reserve(struct bufpool *p, struct pbuf *b);
+/* A bulk buffer for b even past the budget (a queue that must hold a
+ * 64 KiB packet).  false: out of memory. */
+bool pbuf_reserve_bulk(struct bufpool *p, struct pbuf *b);
+/* b is full and its producer has more: a small buffer becomes a bulk one
+ * (content kept) when the budget allows, and the stream counts as bulk. */
+void pbuf_grow(struct bufpool *p, struct pbuf *b);
 /* offered bytes of room were offered to a producer and n came: a full
  * buffer grows to bulk (content kept, when the budget allows), a trickle
  * makes the next buffer small again. */

@@ -321,9 +321,10 @@ static bool relay(struct fsession *f)
 			      lost ? (err ? strerror(err) : "tls connection lost") : "done");
 		return false;
 	}
-	/* Out of rounds with work left: come back after the other sessions. */
+	/* Out of rounds with work left: come back on the next pass, after the
+	 * other sessions (a timer due at 0 would run again in this pass). */
 	if (progress)
-		loop_timer_set(f->fw->loop, &f->soon, 0);
+		loop_timer_set(f->fw->loop, &f->soon, loop_now_ns(f->fw->loop));
 	return true;
 }
 

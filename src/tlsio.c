@@ -37,7 +37,7 @@ static int bio_write(BIO *b, const char *data, int len)
 	}
 	size_t room = pbuf_space(&io->out);
 	if (room < (size_t)len) {
-		pbuf_produced(io->pool, &io->out, room, room);
+		pbuf_grow(io->pool, &io->out);
 		room = pbuf_space(&io->out);
 	}
 	if (!room) {
