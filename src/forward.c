@@ -60,7 +60,12 @@ struct fsession {
 	bool plain_eof, tls_eof;     /* no more to read from that side */
 	bool close_notify_sent, plain_shut;
 	bool tls_broken;             /* the TLS side failed: flush to plain, then close */
+	bool truncated;              /* ... because the peer closed without close_notify */
 	bool throttled[2];           /* waiting for tokens, by enum throttle_dir */
+	/* The socket may have bytes to read: set by its epoll events, cleared
+	 * when a read finds it empty, so that a wake-up for one side does not
+	 * cost a read(2) of the other that can only say EAGAIN. */
+	bool rd_tls, rd_plain;
 };
 
 struct forward {
@@ -90,9 +95,10 @@ static enum throttle_dir tls_dir(const struct fsession *f)
 
 /* ---- buffers: the one place they are taken and given back --------------------- */
 
-/* The batched TLS I/O, once the handshake is done.  The relay's buffers
- * are taken from the pool only while bytes wait in them (bufpool.h), so a
- * pending or idle stream holds none.  Returns -1 on failure. */
+/* The batched TLS I/O under the SSL object, from the handshake on.  Its
+ * buffers and the relay's are taken from the pool only while bytes wait
+ * in them (bufpool.h), so a pending or idle stream holds none.  Returns -1
+ * on failure. */
 static int fwd_buffers(struct fsession *f)
 {
 	if (!f->io_attached) {
@@ -135,13 +141,14 @@ static void fwd_release(struct session *s)
 		if (SSL_shutdown(s->ssl) >= 0)
 			tlsio_flush(&f->io);
 	}
+	/* closing takes the fds out of the epoll set: no system call for that */
 	if (f->tls_h.fd >= 0) {
-		loop_watch(l, &f->tls_h, 0);
+		loop_forget(l, &f->tls_h);
 		close(f->tls_h.fd);
 		f->tls_h.fd = -1;
 	}
 	if (f->plain_h.fd >= 0) {
-		loop_watch(l, &f->plain_h, 0);
+		loop_forget(l, &f->plain_h);
 		close(f->plain_h.fd);
 		f->plain_h.fd = -1;
 	}
@@ -161,10 +168,19 @@ static void fwd_free(struct session *s)
  * more can be sent to the peer. */
 static void tls_broke(struct fsession *f)
 {
-	if (session_log_allowed(f->s.sl, "tls_error", "relay"))
-		tls_log_errors("relay", f->s.peer);
-	else
+	unsigned long e = ERR_peek_error();
+
+	if (f->io.eof && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		/* The peer closed its connection without a close_notify: many
+		 * clients do, and nothing was lost that it sent.  Its
+		 * session_close line says so; it is no TLS error. */
 		ERR_clear_error();
+		f->truncated = true;
+	} else if (session_log_allowed(f->s.sl, "tls_error", "relay")) {
+		tls_log_errors("relay", f->s.peer);
+	} else {
+		ERR_clear_error();
+	}
 	f->tls_eof = f->tls_broken = true;
 	f->close_notify_sent = true;
 	pbuf_release(f->fw->pool, &f->to_tls);
@@ -261,12 +277,15 @@ static bool relay(struct fsession *f)
 	while (progress && rounds++ < PUMP_ROUNDS) {
 		progress = false;
 
-		if (!f->tls_eof && tlsio_fill(&f->io))
-			progress = true;
+		if (!f->tls_eof && f->rd_tls) {
+			if (tlsio_fill(&f->io))
+				progress = true;
+			f->rd_tls = !f->io.dry;
+		}
 		progress |= pump_from_tls(f);
 
 		/* plain -> to_tls */
-		if (!f->plain_eof && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)] &&
+		if (!f->plain_eof && f->rd_plain && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)] &&
 		    pbuf_reserve(f->fw->pool, &f->to_tls)) {
 			size_t want = session_allow(sl, plain_dir(f), pbuf_space(&f->to_tls));
 			if (!want) {
@@ -274,6 +293,7 @@ static bool relay(struct fsession *f)
 				session_wait_tokens(&f->s);
 			} else {
 				ssize_t n = read(f->plain_h.fd, f->to_tls.d + f->to_tls.w, want);
+				f->rd_plain = n > 0 && (size_t)n == want;
 				if (n > 0) {
 					f->to_tls.w += (size_t)n;
 					pbuf_produced(f->fw->pool, &f->to_tls, want, (size_t)n);
@@ -313,12 +333,13 @@ static bool relay(struct fsession *f)
 		session_touch(&f->s);
 	if (f->close_notify_sent && f->tls_eof && f->plain_shut &&
 	    (f->tls_broken || !tlsio_unsent(&f->io))) {
-		bool lost = f->tls_broken;
+		bool lost = f->tls_broken && !f->truncated;
 		int err = f->io.err;
 		session_close(&f->s,
 			      lost && (err == ETIMEDOUT || err == EHOSTUNREACH) ? SESSION_CLOSE_KEEPALIVE
 			      : lost ? SESSION_CLOSE_ERROR : SESSION_CLOSE_DONE,
-			      lost ? (err ? strerror(err) : "tls connection lost") : "done");
+			      lost ? (err ? strerror(err) : "tls connection lost")
+			      : f->truncated ? "peer closed without close_notify" : "done");
 		return false;
 	}
 	/* Out of rounds with work left: come back on the next pass, after the
@@ -363,6 +384,7 @@ static void fwd_unthrottled(struct session *s)
 	struct fsession *f = container_of(s, struct fsession, s);
 
 	f->throttled[THROTTLE_UP] = f->throttled[THROTTLE_DOWN] = false;
+	f->rd_tls = f->rd_plain = true;
 	if (f->state == FS_RELAY)
 		pump(f);
 }
@@ -374,10 +396,8 @@ static void start_relay(struct fsession *f)
 	uint8_t st[FRAME_STATUS_MAX];
 
 	f->state = FS_RELAY;
-	if (fwd_buffers(f) < 0) {
-		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
-		return;
-	}
+	/* a busy stream keeps OpenSSL's record buffers (tlsio_idle drops them) */
+	SSL_clear_mode(f->s.ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (f->server && f->status) {
 		ssize_t n = frame_status_encode(st, sizeof(st), NULL);
 		if (n < 0 || !pbuf_reserve(f->fw->pool, &f->to_tls)) {
@@ -388,6 +408,7 @@ static void start_relay(struct fsession *f)
 		f->to_tls.w = (size_t)n;
 	}
 	session_set_idle(&f->s, cur(f->fw)->cfg->forward.idle_timeout_s);
+	f->rd_tls = f->rd_plain = true;
 	pump(f);
 }
 
@@ -486,10 +507,6 @@ static void fwd_handshake_done(struct session *s)
 	if (session_authenticated(&f->s) < 0)
 		return;
 	f->status = tls_status_negotiated(f->s.ssl);
-	if (fwd_buffers(f) < 0) {
-		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
-		return;
-	}
 	if (!f->server && f->status) {
 		f->state = FS_STATUS;
 		read_status(f);
@@ -498,13 +515,16 @@ static void fwd_handshake_done(struct session *s)
 	establish(f);
 }
 
+/* The TLS session, its handshake through the batched I/O as well (one
+ * read(2) for the peer's flight, one write(2) for ours). */
 static bool tls_begin(struct fsession *f)
 {
-	f->s.ssl = tls_session_new(f->s.conf->tls, f->tls_h.fd);
-	if (!f->s.ssl) {
+	f->s.ssl = tls_session_new(f->s.conf->tls, -1);
+	if (!f->s.ssl || fwd_buffers(f) < 0) {
 		session_close(&f->s, SESSION_CLOSE_ERROR, "cannot create a TLS session");
 		return false;
 	}
+	f->s.io = &f->io;
 	f->state = FS_HANDSHAKE;
 	session_want_handshake(&f->s);
 	return true;
@@ -539,6 +559,8 @@ static void on_tls(struct loop *l, struct loop_handler *h, uint32_t events)
 	case FS_CONNECT_TARGET:
 		return;
 	case FS_RELAY:
+		if (events & ~(uint32_t)EPOLLOUT)
+			f->rd_tls = true;
 		pump(f);
 		return;
 	}
@@ -564,16 +586,21 @@ static void on_plain(struct loop *l, struct loop_handler *h, uint32_t events)
 		start_relay(f);
 		return;
 	}
-	if (f->state == FS_RELAY)
+	if (f->state == FS_RELAY) {
+		if (events & ~(uint32_t)EPOLLOUT)
+			f->rd_plain = true;
 		pump(f);
+	}
 }
 
 static void on_soon(struct loop *l, struct loop_timer *t)
 {
 	struct fsession *f = container_of(t, struct fsession, soon);
 
-	if (f->s.state != SESSION_CLOSED && f->state == FS_RELAY)
+	if (f->s.state != SESSION_CLOSED && f->state == FS_RELAY) {
+		f->rd_tls = f->rd_plain = true;
 		pump(f);
+	}
 }
 
 static struct fsession *fsession_new(struct forward *fw, const struct sockaddr *peer, socklen_t len)
@@ -596,10 +623,10 @@ static void fwd_accept(void *t, int fd, const struct sockaddr *peer, socklen_t l
 	struct dpconf *c = cur(fw);
 	int ka = c->cfg->tunnel.keepalive_s;
 
-	net_tune(fd);
+	/* TCP_NODELAY and (a server's) keepalive come with the accepted
+	 * socket from the listener (net.h) */
 	struct fsession *f = fsession_new(fw, peer, len);
 	if (f->server) {
-		net_keepalive(fd, ka);
 		f->tls_h.fd = fd;
 		tls_begin(f);
 		return;
@@ -663,6 +690,7 @@ static void fwd_destroy(void *t)
 
 const struct transport forward_transport = {
 	.name = "forward",
+	.tcp_keepalive = true,
 	.create = fwd_create,
 	.start = fwd_start,
 	.accept = fwd_accept,

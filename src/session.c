@@ -33,6 +33,7 @@
 #include "stats.h"
 #include "throttle.h"
 #include "tls.h"
+#include "tlsio.h"
 
 #define SRC_BUCKETS 256
 #define LOG_INTERVAL_NS (10ull * 1000000000u)
@@ -391,14 +392,21 @@ static void on_hs_job(struct loop *l, struct loop_job *j)
 
 	if (s->state == SESSION_CLOSED)
 		return;
+	if (s->io)
+		tlsio_fill(s->io);
 	int r = SSL_do_handshake(s->ssl);
+	if (s->io)
+		tlsio_flush(s->io);
 	if (r == 1) {
 		s->ops->handshake_done(s);
 		return;
 	}
 	int e = SSL_get_error(s->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		loop_watch(l, s->tls_h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+	if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && !(s->io && s->io->failed)) {
+		uint32_t ev = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+		if (s->io)
+			ev = EPOLLIN | (tlsio_unsent(s->io) ? EPOLLOUT : 0);
+		loop_watch(l, s->tls_h, ev | EPOLLONESHOT);
 		return;
 	}
 	session_handshake_failed(s, e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN
@@ -501,7 +509,8 @@ void session_want_handshake(struct session *s)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	/* the step runs as a job, after the pass's established traffic */
+	/* the step runs as a job, after the pass's established traffic (an
+	 * EPOLLONESHOT interest that fired is disarmed already) */
 	loop_watch(s->sl->loop, s->tls_h, 0);
 	loop_job_queue(s->sl->loop, &s->hs_job);
 }

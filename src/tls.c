@@ -561,7 +561,7 @@ SSL *tls_session_new(struct tls_ctx *t, int fd)
 
 	if (!ssl)
 		goto fail;
-	if (SSL_set_fd(ssl, fd) != 1)
+	if (fd >= 0 && SSL_set_fd(ssl, fd) != 1)
 		goto fail;
 	/* A handshake waiting for its peer holds no record buffers (the
 	 * batched I/O clears this once the stream relays). */

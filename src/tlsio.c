@@ -119,8 +119,6 @@ int tlsio_attach(struct tlsio *io, SSL *ssl, int fd, struct bufpool *pool)
 		return -1;
 	BIO_set_data(bio, io);
 	SSL_set_bio(ssl, bio, bio);
-	/* a busy stream keeps its record buffers; tlsio_idle drops them */
-	SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	return 0;
 }
 
@@ -152,6 +150,7 @@ size_t tlsio_fill(struct tlsio *io)
 		if (!room)
 			break;
 		ssize_t n = read(io->fd, io->in.d + io->in.w, room);
+		io->dry = n < 0 || (size_t)n < room;
 		if (n > 0) {
 			io->in.w += (size_t)n;
 			total += (size_t)n;

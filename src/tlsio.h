@@ -31,12 +31,13 @@ struct tlsio {
 	struct bufpool *pool;
 	struct pbuf in, out; /* ciphertext from / to the socket */
 	bool eof;      /* the socket reached end of file */
+	bool dry;      /* the last read found the socket empty (or read it short) */
 	bool failed;   /* a socket error: the connection is gone */
 	int err;       /* errno of that failure */
 };
 
-/* Put the buffers between ssl (whose handshake is done; it takes the BIO)
- * and fd.  Returns 0 or -1. */
+/* Put the buffers between ssl (it takes the BIO; from the handshake on,
+ * or once it is done) and fd.  Returns 0 or -1. */
 int tlsio_attach(struct tlsio *io, SSL *ssl, int fd, struct bufpool *pool);
 /* Give the buffers back; the SSL object owns and frees the BIO, and must
  * not be used for I/O after this (it never touches the SSL object, so

@@ -120,7 +120,7 @@ static void tun_release(struct session *s)
 	if (s->ssl && ts->state >= TS_HELLO && ts->io_attached && SSL_shutdown(s->ssl) >= 0)
 		tlsio_flush(&ts->io);
 	if (ts->h.fd >= 0) {
-		loop_watch(t->loop, &ts->h, 0);
+		loop_forget(t->loop, &ts->h);
 		close(ts->h.fd);
 		ts->h.fd = -1;
 	}
@@ -488,6 +488,8 @@ static void tun_handshake_done(struct session *s)
 		session_close(&ts->s, SESSION_CLOSE_ERROR, "out of memory");
 		return;
 	}
+	/* a busy tunnel keeps OpenSSL's record buffers (tlsio_idle drops them) */
+	SSL_clear_mode(ts->s.ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (!t->server) {
 		uint8_t buf[FRAME_HDR_LEN + FRAME_MAX_CONTROL];
 		ssize_t n = frame_encode_hello(buf, sizeof(buf), ts->s.conf->cfg->network.address);
@@ -574,7 +576,7 @@ static void tn_accept(void *tp, int fd, const struct sockaddr *peer, socklen_t l
 {
 	struct tunnel *t = tp;
 
-	net_tune(fd);
+	/* TCP_NODELAY comes with the accepted socket from the listener */
 	struct tsession *ts = tsession_new(t, fd, peer, len, true);
 	if (!(ts->s.ssl = tls_session_new(ts->s.conf->tls, fd))) {
 		session_close(&ts->s, SESSION_CLOSE_ERROR, "cannot create a TLS session");
