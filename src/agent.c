@@ -344,9 +344,17 @@ void agent_set_sessions(struct agent *a, mib_sessions_fn *fn, void *ctx)
 	mib_set_sessions(a->mib, fn, ctx);
 }
 
-/* Send what is queued, or drop it when there is nobody to send it to. */
+/* Send what is queued, or drop it when there is nobody to send it to;
+ * the held certificate notes as soon as there is somebody. */
 static void flush_notes(struct agent *a)
 {
+	if (a->n_held && a->connected && a->registered && atomic_load(&a->notifications)) {
+		for (size_t i = 0; i < a->n_held; i++) {
+			mib_send_note(a->mib, &a->held[i]);
+			log_debug("snmp", "event=notification name=%s held=1", mib_note_name(&a->held[i]));
+		}
+		a->n_held = 0;
+	}
 	mailbox_run(&a->mb, a);
 	unsigned long dropped = atomic_exchange(&a->dropped, 0);
 	if (dropped)
@@ -568,11 +576,6 @@ static void owned(struct agent *a)
 		 log_quote(mib_context(a->mib), q, sizeof(q)), a->conflict ? " after=conflict" : "");
 	a->conflict = false;
 	a->retry_at = 0;
-	for (size_t i = 0; i < a->n_held && a->connected && atomic_load(&a->notifications); i++) {
-		mib_send_note(a->mib, &a->held[i]);
-		log_debug("snmp", "event=notification name=%s held=1", mib_note_name(&a->held[i]));
-	}
-	a->n_held = 0;
 }
 
 /* Another subagent has the subtree in our context: one error line, then
