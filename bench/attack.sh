@@ -116,12 +116,12 @@ up() {
 			"tunnel = { listen = \"127.0.0.1:$TLS\"; cert_file = \"$PKI/server.crt\"; key_file = \"$PKI/server.key\";" \
 			"  ca_file = \"$PKI/ca.crt\"; max_pending = 4096; };" \
 			"forward = { target = \"127.0.0.1:$target\"; max_streams = 4096; };" \
-			'monitor = { snmp_enabled = false; };' >"$TMP/s.conf"
+			'monitor = { snmp_enabled = false; };' "reload = { state_dir = \"$TMP/state\"; };" >"$TMP/s.conf"
 		printf '%s\n' 'mode = "client";' \
 			"tunnel = { server = \"127.0.0.1:$TLS\"; server_name = \"sssonector-server\"; cert_file = \"$PKI/client.crt\";" \
 			"  key_file = \"$PKI/client.key\"; ca_file = \"$PKI/ca.crt\"; max_pending = 4096; };" \
 			"forward = { listen = \"127.0.0.1:$PLAIN\"; max_streams = 4096; };" \
-			'monitor = { snmp_enabled = false; };' >"$TMP/c.conf"
+			'monitor = { snmp_enabled = false; };' "reload = { state_dir = \"$TMP/state\"; };" >"$TMP/c.conf"
 		chmod 600 "$TMP/s.conf" "$TMP/c.conf"
 		spawn sss-server "$BIN" -c "$TMP/s.conf"
 		SRV=$SPAWNED

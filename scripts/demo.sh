@@ -8,8 +8,8 @@
 #   - snmpd as AgentX master (its own config, UDP port and AgentX socket),
 #   - the server (forward transport, the subagent of that snmpd),
 #   - the client (forward.listen -> TLS -> server -> a byte counter).
-# Then it moves data through the tunnel, shows the reload metrics with
-# snmpwalk, changes the live rate with snmpset (written back to the file),
+# Then it moves data through the tunnel, shows the per-peer table while a
+# stream runs, the reload metrics with snmpwalk, changes the live rate with snmpset (written back to the file),
 # edits the file like an operator, saves a bad value, and stops everything
 # by PID.  Nothing leaves loopback; the temp dir is removed.
 set -euo pipefail
@@ -88,6 +88,7 @@ tunnel = {
   cert_file = "$tmp/pki/server.crt";
   key_file = "$tmp/pki/server.key";
   ca_file = "$tmp/pki/ca.crt";
+  allowed_peers = [ "sssonector-client" ];   # as hostname verification: its DNS SAN
   upload_kbps = 16000;    # what all clients may send us, kbit/s
   download_kbps = 16000;
 };
@@ -146,6 +147,22 @@ send() {
 
 step "data through the tunnel, server's upload_kbps = 16000 (16 Mbit/s)"
 send 8
+
+step "sssPeerTable while a stream runs: one row per stream, named by the allowed_peers entry"
+timeout 60 socat -u TCP-LISTEN:"$sink_port",bind=127.0.0.1,reuseaddr SYSTEM:'wc -c' >/dev/null &
+sink=$!
+until_ok 5 bash -c "ss -Htln 'sport = :$sink_port' | grep -q ."
+head -c 6000000 /dev/zero | timeout 60 socat -u - TCP:127.0.0.1:"$fwd_port" &
+src=$!
+peer_row() { snmpwalk "${snmp[@]}" $root.1.7.3.1.9 2>/dev/null | grep -q 'INTEGER'; }
+until_ok 10 peer_row
+if ((${#mibs[@]})); then
+	snmptable -Cb -Cf ' | ' "${snmp[@]}" SSSONECTOR-MIB::sssPeerTable | sed 's/^/   /'
+else
+	snmpwalk "${snmp[@]}" $root.1.7.3 | sed 's/^/   /'
+fi
+wait "$src" || true
+wait "$sink" || true
 
 step "snmpwalk: the running configuration and the reload metrics"
 snmpwalk "${snmp[@]}" $root.1.1 | sed 's/^/   /'

@@ -27,11 +27,13 @@ fi
 work=$(mktemp -d /tmp/sssonector-pkg.XXXXXX)
 chmod 0711 "$work"
 pid=
+made_state=
 cleanup() {
 	[[ -n $pid ]] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
 	if dpkg-query -W -f='${Status}' sssonector 2>/dev/null | grep -q 'installed'; then
 		apt-get purge -y -q sssonector >/dev/null 2>&1 || true
 	fi
+	[[ -n $made_state ]] && rm -rf /var/lib/sssonector
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -57,6 +59,12 @@ note "lintian: no error; $(grep -c '^W:' "$work/lintian.log" || true) warning(s)
 sed 's/^/package-test: lintian: /' "$work/lintian.log"
 
 # ---- 2. install --------------------------------------------------------------------
+# A state directory that a daemon run by hand as root made before the
+# package came: the package takes it over (made here when there is none).
+if [[ ! -e /var/lib/sssonector ]]; then
+	mkdir -m 0755 /var/lib/sssonector
+	made_state=1
+fi
 apt-get install -y -q --no-install-recommends "$deb" >"$work/install.log" 2>&1 ||
 	{ cat "$work/install.log" >&2; fail "apt-get install ./$(basename "$deb")"; }
 id sssonector >/dev/null 2>&1 || fail "no user sssonector"

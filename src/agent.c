@@ -21,6 +21,7 @@
  */
 #include "agent.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -44,6 +45,7 @@
 #include "mailbox.h"
 #include "mib.h"
 #include "reload.h"
+#include "session.h"
 #include "util.h"
 
 #define AGENT_NAME "sssonector"
@@ -51,7 +53,19 @@
 #define SESSION_TIMEOUT_US 500000  /* every synchronous call after that */
 #define MAX_NOTES 64
 #define MAX_FDS 64
+#define HELD_NOTES 8
 #define AGENTX_DUPLICATE_REGISTRATION 263 /* RFC 2741 duplicateRegistration */
+/* A flapping peer: up/down notifications per peer, FLAP_BURST at once,
+ * then one every FLAP_EVERY_MS (as the MIB's DESCRIPTIONs say). */
+#define FLAP_KEYS 256
+#define FLAP_BURST 4
+#define FLAP_EVERY_MS 30000u
+
+struct flap {
+	char key[64];     /* the peer's name, else its address */
+	uint64_t last_ms; /* 0: a free slot */
+	uint64_t credit;  /* ms; FLAP_EVERY_MS per notification */
+};
 
 struct agent {
 	struct engine *e;
@@ -68,6 +82,9 @@ struct agent {
 	struct mailbox mb;
 	atomic_int notes_queued;
 	atomic_ulong dropped;
+	struct session_events events; /* the data plane's peers, to notes */
+	pthread_mutex_t flap_lock;
+	struct flap flap[FLAP_KEYS];
 
 	pthread_t thread;
 	bool started;
@@ -83,6 +100,11 @@ struct agent {
 	uint64_t retry_at;  /* when to try registering again (conflict) */
 	bool in_init; /* init_snmp(): the library's MIB-loading chatter goes to debug */
 	int ping_applied;
+	/* Certificate notes that found no master: sent once registered (a
+	 * daemon starting with an expiring certificate checks it before its
+	 * AgentX session is up, and checks again only a day later). */
+	struct mib_note held[HELD_NOTES];
+	size_t n_held;
 	char logbuf[2048];
 	size_t loglen;
 };
@@ -171,13 +193,17 @@ static void send_note(void *owner, void *arg)
 
 	atomic_fetch_sub(&a->notes_queued, 1);
 	if (!(a->connected && a->registered && atomic_load(&a->notifications))) {
+		if (n->kind == MIB_NOTE_CERT && atomic_load(&a->notifications)) {
+			if (a->n_held == HELD_NOTES)
+				memmove(a->held, a->held + 1, (HELD_NOTES - 1) * sizeof(a->held[0]));
+			a->held[a->n_held < HELD_NOTES ? a->n_held++ : HELD_NOTES - 1] = *n;
+			return;
+		}
 		atomic_fetch_add(&a->dropped, 1);
 		return;
 	}
 	mib_send_note(a->mib, n);
-	log_debug("snmp", "event=notification name=%s source=%s version=%u",
-		  n->result == RELOAD_APPLIED ? "sssReloadApplied" : "sssReloadRejected",
-		  reload_source_name(n->source), n->version);
+	log_debug("snmp", "event=notification name=%s", mib_note_name(n));
 }
 
 /* From any thread: at most MAX_NOTES wait; more are dropped (counted). */
@@ -213,9 +239,122 @@ static void observe(void *ctx, const struct reload_event *ev)
 	queue_note(a, &n);
 }
 
-/* Send what is queued, or drop it when there is nobody to send it to. */
+/* Whether a notification about the peer key may go now (any thread). */
+static bool flap_allow(struct agent *a, const char *key, uint64_t now)
+{
+	const uint64_t cap = FLAP_BURST * (uint64_t)FLAP_EVERY_MS;
+	struct flap *f = NULL, *oldest = &a->flap[0];
+	bool ok;
+
+	pthread_mutex_lock(&a->flap_lock);
+	for (size_t i = 0; i < FLAP_KEYS && !f; i++) {
+		if (a->flap[i].last_ms && strcmp(a->flap[i].key, key) == 0)
+			f = &a->flap[i];
+		else if (a->flap[i].last_ms < oldest->last_ms)
+			oldest = &a->flap[i];
+	}
+	if (!f) {
+		f = oldest; /* a free slot, or the peer heard of longest ago */
+		snprintf(f->key, sizeof(f->key), "%s", key);
+		f->credit = cap;
+	} else {
+		f->credit = f->credit + (now - f->last_ms) > cap ? cap : f->credit + (now - f->last_ms);
+	}
+	f->last_ms = now ? now : 1;
+	ok = f->credit >= FLAP_EVERY_MS;
+	if (ok)
+		f->credit -= FLAP_EVERY_MS;
+	pthread_mutex_unlock(&a->flap_lock);
+	return ok;
+}
+
+/* sssNotifyReason of a session's close. */
+static int note_reason(enum session_close why)
+{
+	switch (why) {
+	case SESSION_CLOSE_DONE: return 1;
+	case SESSION_CLOSE_KEEPALIVE: return 2;
+	case SESSION_CLOSE_IDLE: return 3;
+	case SESSION_CLOSE_REVOKED: return 4;
+	case SESSION_CLOSE_EXPIRED: return 5;
+	case SESSION_CLOSE_REFUSED: return 6;
+	case SESSION_CLOSE_REPLACED: return 7;
+	case SESSION_CLOSE_STOPPING: return 9;
+	default: return 8; /* error */
+	}
+}
+
+/* A session came up or closed (data-plane thread). */
+static void session_note(struct agent *a, enum mib_note_kind kind, const struct session_record *r, bool up,
+			 enum session_close why)
+{
+	struct mib_note n = { .kind = kind, .up = up, .reason = note_reason(why), .id = (uint32_t)r->id };
+	char key[64];
+
+	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
+		return;
+	mib_peer_address(&r->remote, &n.family, n.addr, &n.port);
+	if (r->name[0])
+		snprintf(key, sizeof(key), "%s", r->name);
+	else if (!inet_ntop(n.family ? n.family : AF_INET, n.addr, key, sizeof(key)))
+		snprintf(key, sizeof(key), "-");
+	if (!flap_allow(a, key, now_ms())) {
+		mib_note_suppressed(a->mib);
+		return;
+	}
+	snprintf(n.name, sizeof(n.name), "%s", r->name);
+	snprintf(n.subject, sizeof(n.subject), "%s", r->subject);
+	snprintf(n.tun_address, sizeof(n.tun_address), "%s", r->tun_address);
+	queue_note(a, &n);
+}
+
+static void on_peer(void *ctx, const struct session_record *r, bool up, enum session_close why)
+{
+	session_note(ctx, MIB_NOTE_PEER, r, up, why);
+}
+
+static void on_tunnel(void *ctx, const struct session_record *r, bool up, enum session_close why)
+{
+	session_note(ctx, MIB_NOTE_TUNNEL, r, up, why);
+}
+
+void agent_cert_note(void *ctx, enum pki_cert_kind kind, const char *subject, time_t not_after)
+{
+	struct agent *a = ctx;
+	struct mib_note n = { .kind = MIB_NOTE_CERT, .cert_kind = kind, .not_after = not_after };
+
+	if (!atomic_load(&a->notifications) || !atomic_load(&a->want_enabled))
+		return;
+	snprintf(n.cert_subject, sizeof(n.cert_subject), "%s", subject);
+	queue_note(a, &n);
+}
+
+static void on_peer_cert(void *ctx, const char *subject, int64_t not_after)
+{
+	agent_cert_note(ctx, PKI_CERT_PEER, subject, (time_t)not_after);
+}
+
+const struct session_events *agent_session_events(struct agent *a)
+{
+	return &a->events;
+}
+
+void agent_set_sessions(struct agent *a, mib_sessions_fn *fn, void *ctx)
+{
+	mib_set_sessions(a->mib, fn, ctx);
+}
+
+/* Send what is queued, or drop it when there is nobody to send it to;
+ * the held certificate notes as soon as there is somebody. */
 static void flush_notes(struct agent *a)
 {
+	if (a->n_held && a->connected && a->registered && atomic_load(&a->notifications)) {
+		for (size_t i = 0; i < a->n_held; i++) {
+			mib_send_note(a->mib, &a->held[i]);
+			log_debug("snmp", "event=notification name=%s held=1", mib_note_name(&a->held[i]));
+		}
+		a->n_held = 0;
+	}
 	mailbox_run(&a->mb, a);
 	unsigned long dropped = atomic_exchange(&a->dropped, 0);
 	if (dropped)
@@ -616,6 +755,10 @@ struct agent *agent_new(struct engine *e, const struct tunnel_stats *ts)
 	if (mailbox_init(&a->mb) < 0)
 		abort();
 	pthread_mutex_init(&a->ctx_lock, NULL);
+	pthread_mutex_init(&a->flap_lock, NULL);
+	a->events = (struct session_events){
+		.peer = on_peer, .tunnel = on_tunnel, .cert = on_peer_cert, .ctx = a,
+	};
 	a->want_context = xstrdup("");
 	atomic_init(&a->want_enabled, false);
 	atomic_init(&a->notifications, false);
@@ -673,6 +816,7 @@ void agent_free(struct agent *a)
 	mib_free(a->mib);
 	mailbox_destroy(&a->mb); /* notes never sent are freed */
 	pthread_mutex_destroy(&a->ctx_lock);
+	pthread_mutex_destroy(&a->flap_lock);
 	free(a->want_context);
 	free(a->socket);
 	free(a);

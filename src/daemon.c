@@ -157,6 +157,12 @@ struct notifier {
 };
 
 /* One line: the protocol separates assignments with newlines. */
+/* sssPeerTable's rows (mib_sessions_fn over dp_sessions). */
+static long sessions(void *ctx, struct session_record *out, size_t max, int timeout_ms)
+{
+	return dp_sessions(ctx, out, max, timeout_ms);
+}
+
 static void one_line(char *s)
 {
 	for (; *s; s++)
@@ -384,7 +390,9 @@ int daemon_run(const struct daemon_opts *o)
 	ag = agent_new(e, &tstats);
 	agent_register(ag, e);
 	engine_add_observer(e, notify_observe, &nt);
-	cw = certwatch_new(e, NULL, NULL);
+	cw = certwatch_new(e, agent_cert_note, ag);
+	dp_set_events(dp, agent_session_events(ag));
+	agent_set_sessions(ag, sessions, dp);
 
 	/* First the pidfile: a second daemon stops here, before it touches
 	 * anything. */
@@ -503,9 +511,11 @@ out:
 	cfg_unref(running);
 	if (o->pidfile)
 		pidfile_close(o->pidfile, pidfd);
-	agent_free(ag); /* stops the SNMP thread before the engine goes */
+	/* The data plane first: closing its sessions tells the agent (peer
+	 * events); then the SNMP thread, before the engine goes. */
 	if (dp)
 		dp_stop(dp);
+	agent_free(ag);
 	engine_free(e);
 	state_close(st);
 	watch_free(w);

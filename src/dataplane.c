@@ -383,6 +383,11 @@ long dp_sessions(struct dataplane *dp, struct session_record *out, size_t max, i
 
 /* ---- life cycle ---------------------------------------------------------------- */
 
+void dp_set_events(struct dataplane *dp, const struct session_events *ev)
+{
+	session_layer_set_events(dp->sl, ev);
+}
+
 struct dataplane *dp_new(struct tunnel_stats *stats)
 {
 	struct dataplane *dp = xcalloc(1, sizeof(*dp));

@@ -26,6 +26,9 @@ struct tunnel_stats;
 
 struct dataplane *dp_new(struct tunnel_stats *stats);
 void dp_free(struct dataplane *dp);
+/* Where the session layer's events about peers go (before dp_start). */
+struct session_events;
+void dp_set_events(struct dataplane *dp, const struct session_events *ev);
 /* The engine component for every data-plane key. */
 const struct component *dp_component(struct dataplane *dp);
 /* Start the thread (after the startup reload committed a configuration). */

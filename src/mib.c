@@ -20,8 +20,7 @@
 
 const oid mib_root[MIB_ROOT_LEN] = { MIB_ROOT };
 
-/* In OID order; the history table (sssObjects.3) sits between groups 2
- * and 4.  A writable object backed by an integer setting takes its range
+/* In OID order (the tables, mibrows.c, sit between them).  A writable object backed by an integer setting takes its range
  * from the setting's row (mib_scalars_init), never from a copy here. */
 struct mib_scalar mib_scalars[O_N] = {
 	[O_VERSION] = { 1, 1, ASN_UNSIGNED },
@@ -78,13 +77,39 @@ struct mib_scalar mib_scalars[O_N] = {
 	[O_SNMP_LAST_RESULT] = { 6, 6, ASN_INTEGER },
 	[O_SNMP_LAST_VERSION] = { 6, 7, ASN_UNSIGNED },
 	[O_SNMP_LAST_ERROR] = { 6, 8, ASN_OCTET_STR },
+	[O_NOTES_SUPPRESSED] = { 6, 9, ASN_COUNTER },
+	[O_PEER_ROWS_MAX] = { 7, 1, ASN_UNSIGNED },
+	[O_PEER_ROWS_OMITTED] = { 7, 2, ASN_GAUGE },
+	[O_CERT_SUBJECT] = { 8, 1, ASN_OCTET_STR },
+	[O_CERT_NOT_AFTER] = { 8, 2, ASN_OCTET_STR },
+	[O_CERT_DAYS_LEFT] = { 8, 3, ASN_INTEGER },
+	[O_CA_NOT_AFTER] = { 8, 4, ASN_OCTET_STR },
+	[O_CRL_NEXT_UPDATE] = { 8, 5, ASN_OCTET_STR },
 };
 
 /* ---- the object --------------------------------------------------------- */
 
 static pthread_once_t bounds_once = PTHREAD_ONCE_INIT;
 
-/* The ranges of the writable integer objects, from the settings table. */
+/* What sits under sssObjects, in OID order: each scalar, each table. */
+struct node {
+	oid sub[2];
+	size_t sublen;
+	int obj;                    /* a scalar, or -1 */
+	const struct mib_table *tab;
+};
+static struct node nodes[O_N + 8];
+static size_t n_nodes;
+
+static int node_cmp(const void *a, const void *b)
+{
+	const struct node *x = a, *y = b;
+
+	return snmp_oid_compare(x->sub, x->sublen, y->sub, y->sublen);
+}
+
+/* The ranges of the writable integer objects, from the settings table;
+ * the nodes in OID order. */
 static void mib_scalars_init(void)
 {
 	for (size_t i = 0; i < O_N; i++) {
@@ -93,7 +118,12 @@ static void mib_scalars_init(void)
 			mib_scalars[i].min = (long)row->min;
 			mib_scalars[i].max = (long)row->max;
 		}
+		nodes[n_nodes++] = (struct node){ { mib_scalars[i].g, mib_scalars[i].o }, 2, (int)i, NULL };
 	}
+	for (size_t i = 0; i < mib_n_tables && n_nodes < sizeof(nodes) / sizeof(nodes[0]); i++)
+		nodes[n_nodes++] = (struct node){ { mib_tables[i]->sub[0], mib_tables[i]->sub[1] },
+						  mib_tables[i]->sublen, -1, mib_tables[i] };
+	qsort(nodes, n_nodes, sizeof(nodes[0]), node_cmp);
 }
 
 struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts)
@@ -114,10 +144,23 @@ struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts)
 	return m;
 }
 
+void mib_set_sessions(struct mib *m, mib_sessions_fn *fn, void *ctx)
+{
+	m->sessions = fn;
+	m->sessions_ctx = ctx;
+}
+
+void mib_note_suppressed(struct mib *m)
+{
+	atomic_fetch_add_explicit(&m->notes_suppressed, 1, memory_order_relaxed);
+}
+
 void mib_free(struct mib *m)
 {
 	if (!m)
 		return;
+	free(m->peers);
+	cfg_unref(m->cert_cfg);
 	pthread_mutex_destroy(&m->last_lock);
 	free(m->context);
 	free(m);
@@ -225,7 +268,7 @@ struct config *mib_view_cfg(struct mib_view *v)
 }
 
 /* The history, oldest (lowest version) first. */
-static void view_hist(struct mib_view *v)
+void mib_view_hist(struct mib_view *v)
 {
 	if (v->have_hist)
 		return;
@@ -248,7 +291,7 @@ void mib_view_free(struct mib_view *v)
 
 /* ---- finding instances -------------------------------------------------- */
 
-static size_t scalar_oid(int obj, oid *out)
+size_t mib_scalar_oid(int obj, oid *out)
 {
 	memcpy(out, mib_root, sizeof(mib_root));
 	out[MIB_ROOT_LEN] = 1;
@@ -258,15 +301,20 @@ static size_t scalar_oid(int obj, oid *out)
 	return MIB_ROOT_LEN + 4;
 }
 
-static size_t row_oid(int col, uint32_t version, oid *out)
+/* sssObjects.sub.1.col.key, or (with_key false) the column's prefix. */
+static size_t cell_oid(const struct mib_table *t, int col, uint32_t key, bool with_key, oid *out)
 {
+	size_t n = MIB_ROOT_LEN;
+
 	memcpy(out, mib_root, sizeof(mib_root));
-	out[MIB_ROOT_LEN] = 1;
-	out[MIB_ROOT_LEN + 1] = 3;
-	out[MIB_ROOT_LEN + 2] = 1;
-	out[MIB_ROOT_LEN + 3] = (oid)col;
-	out[MIB_ROOT_LEN + 4] = version;
-	return MIB_ROOT_LEN + 5;
+	out[n++] = 1;
+	for (size_t i = 0; i < t->sublen; i++)
+		out[n++] = t->sub[i];
+	out[n++] = 1;
+	out[n++] = (oid)col;
+	if (with_key)
+		out[n++] = key;
+	return n;
 }
 
 static bool after(const oid *cand, size_t clen, const oid *name, size_t len, bool inclusive)
@@ -275,65 +323,108 @@ static bool after(const oid *cand, size_t clen, const oid *name, size_t len, boo
 	return c > 0 || (inclusive && c == 0);
 }
 
+static void set_cell(struct mib_view *v, const struct mib_table *t, int col, size_t row, struct mib_inst *in)
+{
+	in->tab = t;
+	in->col = col;
+	in->row = row;
+	in->len = cell_oid(t, col, t->key(v, row), true, in->name);
+}
+
+/* The first cell of t after name (column by column, rows in key order). */
+static int next_cell(struct mib_view *v, const struct mib_table *t, const oid *name, size_t len, bool inclusive,
+		     struct mib_inst *in)
+{
+	size_t n = t->rows(v);
+	oid prefix[MAX_OID_LEN], cell[MAX_OID_LEN];
+
+	for (int col = t->col_min; n && col <= t->col_max; col++) {
+		size_t plen = cell_oid(t, col, 0, false, prefix), lo = 0, hi = n;
+		int c = snmp_oid_compare(name, len, prefix, plen);
+		if (c > 0 && (len <= plen || snmp_oid_compare(name, plen, prefix, plen) != 0))
+			continue; /* past this column */
+		if (c > 0) {
+			/* inside the column: the first row after name */
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				size_t clen = cell_oid(t, col, t->key(v, mid), true, cell);
+				if (after(cell, clen, name, len, inclusive))
+					hi = mid;
+				else
+					lo = mid + 1;
+			}
+		}
+		if (lo < n) {
+			set_cell(v, t, col, lo, in);
+			return 0;
+		}
+	}
+	return SNMP_ENDOFMIBVIEW;
+}
+
+/* The cell name names exactly in t (name is under t's entry). */
+static int exact_cell(struct mib_view *v, const struct mib_table *t, const oid *name, size_t len, size_t at,
+		      struct mib_inst *in)
+{
+	if (len <= at + 1 || name[at] != 1 || name[at + 1] < (oid)t->col_min || name[at + 1] > (oid)t->col_max)
+		return SNMP_NOSUCHOBJECT;
+	in->tab = t;
+	in->col = (int)name[at + 1];
+	if (len != at + 3)
+		return SNMP_NOSUCHINSTANCE;
+	size_t lo = 0, hi = t->rows(v);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		uint32_t k = t->key(v, mid);
+		if (k == name[at + 2]) {
+			set_cell(v, t, in->col, mid, in);
+			return 0;
+		}
+		if (k < name[at + 2])
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return SNMP_NOSUCHINSTANCE;
+}
+
 int mib_find(struct mib_view *v, const oid *name, size_t len, bool next, bool inclusive,
 	     struct mib_inst *in)
 {
 	memset(in, 0, sizeof(*in));
 	in->obj = -1;
 	if (next) {
-		for (int pass = 0; pass < 3; pass++) {
-			if (pass == 1) {
-				view_hist(v);
-				for (int col = 2; col <= 5; col++)
-					for (size_t r = 0; r < v->nh; r++) {
-						in->len = row_oid(col, v->h[r].version, in->name);
-						if (after(in->name, in->len, name, len, inclusive)) {
-							in->col = col;
-							in->row = r;
-							return 0;
-						}
-					}
+		for (size_t i = 0; i < n_nodes; i++) {
+			const struct node *nd = &nodes[i];
+			if (nd->tab) {
+				if (next_cell(v, nd->tab, name, len, inclusive, in) == 0)
+					return 0;
 				continue;
 			}
-			for (int o = 0; o < O_N; o++) {
-				if ((pass == 0) != (mib_scalars[o].g <= 2))
-					continue;
-				in->len = scalar_oid(o, in->name);
-				if (after(in->name, in->len, name, len, inclusive)) {
-					in->obj = o;
-					return 0;
-				}
+			in->len = mib_scalar_oid(nd->obj, in->name);
+			if (after(in->name, in->len, name, len, inclusive)) {
+				in->obj = nd->obj;
+				return 0;
 			}
 		}
+		in->obj = -1;
 		return SNMP_ENDOFMIBVIEW;
 	}
 	/* Exact. */
-	if (len < MIB_ROOT_LEN + 3 || snmp_oid_compare(name, MIB_ROOT_LEN, mib_root, MIB_ROOT_LEN) != 0 ||
+	size_t at = MIB_ROOT_LEN + 1;
+	if (len < at + 1 || snmp_oid_compare(name, MIB_ROOT_LEN, mib_root, MIB_ROOT_LEN) != 0 ||
 	    name[MIB_ROOT_LEN] != 1)
 		return SNMP_NOSUCHOBJECT;
-	oid g = name[MIB_ROOT_LEN + 1], o = name[MIB_ROOT_LEN + 2];
-	if (g == 3) {
-		if (o != 1 || len < MIB_ROOT_LEN + 4 || name[MIB_ROOT_LEN + 3] < 2 || name[MIB_ROOT_LEN + 3] > 5)
-			return SNMP_NOSUCHOBJECT;
-		in->col = (int)name[MIB_ROOT_LEN + 3];
-		if (len != MIB_ROOT_LEN + 5)
-			return SNMP_NOSUCHINSTANCE;
-		view_hist(v);
-		for (size_t r = 0; r < v->nh; r++)
-			if (v->h[r].version == name[MIB_ROOT_LEN + 4]) {
-				in->row = r;
-				in->len = row_oid(in->col, v->h[r].version, in->name);
-				return 0;
-			}
-		return SNMP_NOSUCHINSTANCE;
-	}
-	for (int k = 0; k < O_N; k++) {
-		if (mib_scalars[k].g != g || mib_scalars[k].o != o)
+	for (size_t i = 0; i < n_nodes; i++) {
+		const struct node *nd = &nodes[i];
+		if (len < at + nd->sublen || snmp_oid_compare(name + at, nd->sublen, nd->sub, nd->sublen) != 0)
 			continue;
-		in->obj = k;
-		if (len != MIB_ROOT_LEN + 4 || name[MIB_ROOT_LEN + 3] != 0)
+		if (nd->tab)
+			return exact_cell(v, nd->tab, name, len, at + nd->sublen, in);
+		in->obj = nd->obj;
+		if (len != at + 3 || name[at + 2] != 0)
 			return SNMP_NOSUCHINSTANCE;
-		in->len = scalar_oid(k, in->name);
+		in->len = mib_scalar_oid(nd->obj, in->name);
 		return 0;
 	}
 	return SNMP_NOSUCHOBJECT;
@@ -341,12 +432,12 @@ int mib_find(struct mib_view *v, const oid *name, size_t len, bool next, bool in
 
 /* ---- values -------------------------------------------------------------- */
 
-static void set_string(netsnmp_variable_list *vb, const char *s)
+void mib_set_string(netsnmp_variable_list *vb, const char *s)
 {
 	snmp_set_var_typed_value(vb, ASN_OCTET_STR, s, mib_utf8_cut(s, 255));
 }
 
-static void set_time(netsnmp_variable_list *vb, const struct timespec *t)
+void mib_set_time(netsnmp_variable_list *vb, const struct timespec *t)
 {
 	unsigned char d[11];
 
@@ -354,7 +445,17 @@ static void set_time(netsnmp_variable_list *vb, const struct timespec *t)
 	snmp_set_var_typed_value(vb, ASN_OCTET_STR, d, sizeof(d));
 }
 
-static void set_u64(netsnmp_variable_list *vb, uint64_t x)
+void mib_set_date(netsnmp_variable_list *vb, int64_t t)
+{
+	struct timespec ts = { .tv_sec = (time_t)t };
+
+	if (t)
+		mib_set_time(vb, &ts);
+	else
+		snmp_set_var_typed_value(vb, ASN_OCTET_STR, "", 0);
+}
+
+void mib_set_u64(netsnmp_variable_list *vb, uint64_t x)
 {
 	struct counter64 c = { .high = (u_long)(x >> 32), .low = (u_long)(x & 0xffffffffu) };
 
@@ -384,14 +485,14 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	case O_HASH:
 		snmp_set_var_typed_value(vb, ASN_OCTET_STR, c->hash, SHA256_LEN);
 		return;
-	case O_FILE: set_string(vb, engine_path(v->m->e)); return;
+	case O_FILE: mib_set_string(vb, engine_path(v->m->e)); return;
 	case O_APPLIED_AT: {
 		struct timespec at = { 0 };
-		view_hist(v);
+		mib_view_hist(v);
 		for (size_t r = 0; r < v->nh; r++)
 			if (v->h[r].version == engine_version(v->m->e))
 				at = v->h[r].applied_at;
-		set_time(vb, &at);
+		mib_set_time(vb, &at);
 		return;
 	}
 	case O_MODE: x = c->mode == CFG_MODE_CLIENT ? 2 : 1; break;
@@ -409,9 +510,9 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	case O_UNCHANGED: x = st->unchanged; break;
 	case O_LAST_RESULT: x = st->last_result ? (long)st->last_result : RELOAD_APPLIED; break;
 	case O_LAST_SOURCE: x = st->last_source ? (long)st->last_source : RELOAD_SRC_STARTUP; break;
-	case O_LAST_ERROR: set_string(vb, st->last_error); return;
-	case O_LAST_ATTEMPT_AT: set_time(vb, &st->last_attempt_at); return;
-	case O_LAST_SUCCESS_AT: set_time(vb, &st->last_success_at); return;
+	case O_LAST_ERROR: mib_set_string(vb, st->last_error); return;
+	case O_LAST_ATTEMPT_AT: mib_set_time(vb, &st->last_attempt_at); return;
+	case O_LAST_SUCCESS_AT: mib_set_time(vb, &st->last_success_at); return;
 	case O_LAST_DURATION: x = st->last_duration_us; break;
 	case O_WATCH_STATE: x = atomic_load_explicit(&v->m->watch_state, memory_order_relaxed); break;
 	case O_WATCH_EVENTS: x = (long)atomic_load_explicit(&v->m->watch_events, memory_order_relaxed); break;
@@ -421,19 +522,19 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	case O_BURST_MS: x = c->throttle.burst_ms; break;
 	case O_UPLOAD_RATE: x = clamp32(TS(rate_up_bps) / 1000); break;
 	case O_DOWNLOAD_RATE: x = clamp32(TS(rate_down_bps) / 1000); break;
-	case O_UPLOAD_WAITS: set_u64(vb, TS(limiter_waits_up)); return;
-	case O_DOWNLOAD_WAITS: set_u64(vb, TS(limiter_waits_down)); return;
+	case O_UPLOAD_WAITS: mib_set_u64(vb, TS(limiter_waits_up)); return;
+	case O_DOWNLOAD_WAITS: mib_set_u64(vb, TS(limiter_waits_down)); return;
 	case O_TUNNEL_STATE: {
 		int s = ts ? atomic_load_explicit(&ts->state, memory_order_relaxed) : 0;
 		x = s >= TUNNEL_DOWN && s <= TUNNEL_LISTENING ? s : TUNNEL_DOWN;
 		break;
 	}
 	case O_SESSIONS_ACTIVE: x = clamp32(TS(sessions_active)); break;
-	case O_SESSIONS_TOTAL: set_u64(vb, TS(sessions_total)); return;
-	case O_BYTES_UP: set_u64(vb, TS(bytes_up)); return;
-	case O_BYTES_DOWN: set_u64(vb, TS(bytes_down)); return;
-	case O_PACKETS_UP: set_u64(vb, TS(packets_up)); return;
-	case O_PACKETS_DOWN: set_u64(vb, TS(packets_down)); return;
+	case O_SESSIONS_TOTAL: mib_set_u64(vb, TS(sessions_total)); return;
+	case O_BYTES_UP: mib_set_u64(vb, TS(bytes_up)); return;
+	case O_BYTES_DOWN: mib_set_u64(vb, TS(bytes_down)); return;
+	case O_PACKETS_UP: mib_set_u64(vb, TS(packets_up)); return;
+	case O_PACKETS_DOWN: mib_set_u64(vb, TS(packets_down)); return;
 	case O_HANDSHAKE_FAILURES: x = (long)(TS(handshake_failures) & 0xffffffffu); break;
 	case O_PEERS_REFUSED: x = (long)(TS(peers_refused) & 0xffffffffu); break;
 	case O_TUNNEL_UPTIME: {
@@ -444,8 +545,14 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	}
 	case O_SESSIONS_REVOKED: x = (long)(TS(sessions_revoked) & 0xffffffffu); break;
 	case O_SESSIONS_BAD: x = (long)(TS(sessions_bad) & 0xffffffffu); break;
-	case O_TUN_DROPS: set_u64(vb, TS(tun_drops)); return;
-	case O_START_TIME: set_time(vb, &v->m->start_real); return;
+	case O_TUN_DROPS: {
+		uint64_t sum = 0;
+		for (size_t i = 0; i < TUN_DROP_N; i++)
+			sum += TS(tun_drop[i]);
+		mib_set_u64(vb, sum);
+		return;
+	}
+	case O_START_TIME: mib_set_time(vb, &v->m->start_real); return;
 	case O_DISCONTINUITY: {
 		/* The master's sysUpTime when this daemon started (its
 		 * counters began), as a subagent sees it (synchronised with
@@ -455,9 +562,35 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 		x = up > ours ? clamp32(up - ours) : 0;
 		break;
 	}
-	case O_CONTEXT: set_string(vb, v->m->context); return;
+	case O_CONTEXT: mib_set_string(vb, v->m->context); return;
 	case O_WRITE_SCOPE: x = c->monitor.snmp_write + 1; break;
 	case O_WRITES_REFUSED: x = (long)atomic_load(&v->m->writes_refused); break;
+	case O_NOTES_SUPPRESSED: x = (long)atomic_load(&v->m->notes_suppressed); break;
+	case O_PEER_ROWS_MAX: x = MIB_PEER_ROWS_MAX; break;
+	case O_PEER_ROWS_OMITTED:
+		mib_peer_snapshot(v->m);
+		x = clamp32(v->m->peers_total - v->m->n_peers);
+		break;
+	case O_CERT_SUBJECT:
+		mib_cert_info(v);
+		mib_set_string(vb, v->m->cert_subject);
+		return;
+	case O_CERT_DAYS_LEFT: {
+		mib_cert_info(v);
+		int64_t left = v->m->cert_not_after - (int64_t)time(NULL);
+		/* whole days, rounded down: -1 as soon as it has passed */
+		x = (long)(left >= 0 ? left / 86400 : -((-left + 86399) / 86400));
+		break;
+	}
+	case O_CERT_NOT_AFTER:
+	case O_CA_NOT_AFTER:
+	case O_CRL_NEXT_UPDATE: {
+		mib_cert_info(v);
+		int64_t when = obj == O_CERT_NOT_AFTER ? v->m->cert_not_after
+			       : obj == O_CA_NOT_AFTER ? v->m->ca_not_after : v->m->crl_next_update;
+		mib_set_date(vb, when);
+		return;
+	}
 	case O_SNMP_LAST_RESULT:
 	case O_SNMP_LAST_VERSION:
 	case O_SNMP_LAST_ERROR: {
@@ -467,7 +600,7 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 		memcpy(err, v->m->snmp_last_error, sizeof(err));
 		pthread_mutex_unlock(&v->m->last_lock);
 		if (obj == O_SNMP_LAST_ERROR) {
-			set_string(vb, err);
+			mib_set_string(vb, err);
 			return;
 		}
 		break;
@@ -476,28 +609,12 @@ static void scalar_value(struct mib_view *v, int obj, netsnmp_variable_list *vb)
 	snmp_set_var_typed_integer(vb, t, x);
 }
 
-static void row_value(struct mib_view *v, const struct mib_inst *in, netsnmp_variable_list *vb)
-{
-	const struct reload_history *h = &v->h[in->row];
-	char changed[256];
-
-	switch (in->col) {
-	case 2: set_time(vb, &h->applied_at); break;
-	case 3: snmp_set_var_typed_integer(vb, ASN_INTEGER, h->source); break;
-	case 4: snmp_set_var_typed_value(vb, ASN_OCTET_STR, h->hash, SHA256_LEN); break;
-	default:
-		mib_changed_text(h->changed ? h->changed : "", changed);
-		snmp_set_var_typed_value(vb, ASN_OCTET_STR, changed, strlen(changed));
-		break;
-	}
-}
-
 void mib_value(struct mib_view *v, const struct mib_inst *in, netsnmp_variable_list *vb)
 {
 	if (in->obj >= 0)
 		scalar_value(v, in->obj, vb);
 	else
-		row_value(v, in, vb);
+		in->tab->value(v, in->row, in->col, vb);
 }
 
 /* ---- the handler ----------------------------------------------------------- */
@@ -620,43 +737,4 @@ const char *mib_root_text(void)
 			n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%lu", i ? "." : "",
 					      (unsigned long)mib_root[i]);
 	return text;
-}
-
-/* ---- notifications --------------------------------------------------------- */
-
-void mib_send_note(const struct mib *m, const struct mib_note *n)
-{
-	static const oid trap_oid[] = { 1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0 }; /* snmpTrapOID.0 */
-	oid which[MIB_ROOT_LEN + 2], name[MIB_ROOT_LEN + 4];
-	netsnmp_variable_list *vars = NULL;
-	bool applied = n->result == RELOAD_APPLIED;
-	long src = n->source, res = n->result;
-	u_long version = n->version;
-
-	memcpy(which, mib_root, sizeof(mib_root));
-	which[MIB_ROOT_LEN] = 0;
-	which[MIB_ROOT_LEN + 1] = applied ? 1 : 2;
-	snmp_varlist_add_variable(&vars, trap_oid, OID_LENGTH(trap_oid), ASN_OBJECT_ID, which,
-				  sizeof(which));
-	if (applied) {
-		scalar_oid(O_VERSION, name);
-		snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_UNSIGNED, &version, sizeof(version));
-	}
-	scalar_oid(O_LAST_SOURCE, name);
-	snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_INTEGER, &src, sizeof(src));
-	if (!applied) {
-		scalar_oid(O_LAST_RESULT, name);
-		snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_INTEGER, &res, sizeof(res));
-		scalar_oid(O_LAST_ERROR, name);
-		snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, n->error,
-					  mib_utf8_cut(n->error, 255));
-	}
-	/* Which daemon: its file and its context, on every notification. */
-	const char *file = engine_path(m->e);
-	scalar_oid(O_FILE, name);
-	snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, file, mib_utf8_cut(file, 255));
-	scalar_oid(O_CONTEXT, name);
-	snmp_varlist_add_variable(&vars, name, MIB_ROOT_LEN + 4, ASN_OCTET_STR, m->context, strlen(m->context));
-	send_v2trap(vars);
-	snmp_free_varbind(vars);
 }

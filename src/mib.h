@@ -14,6 +14,7 @@
 #define SSS_MIB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "reload.h"
@@ -38,16 +39,51 @@ struct netsnmp_handler_registration_s;
 struct netsnmp_agent_request_info_s;
 struct netsnmp_request_info_s;
 
-/* A notification to send: what the engine observer or a SET's COMMIT saw. */
+/* A notification to send. */
+enum mib_note_kind {
+	MIB_NOTE_RELOAD, /* sssReloadApplied / sssReloadRejected */
+	MIB_NOTE_PEER,   /* sssPeerUp / sssPeerDown */
+	MIB_NOTE_TUNNEL, /* sssTunnelUp / sssTunnelDown */
+	MIB_NOTE_CERT,   /* sssCertExpiring */
+};
+
 struct mib_note {
+	enum mib_note_kind kind;
+	/* RELOAD: what the engine observer saw */
 	enum reload_source source;
 	enum reload_result result; /* APPLIED -> sssReloadApplied, else sssReloadRejected */
 	uint32_t version;
 	char error[256];
+	/* PEER, TUNNEL: the session (its record's fields) */
+	bool up;
+	int reason;                /* sssNotifyReason when down */
+	uint32_t id;
+	char name[64], subject[160], tun_address[48];
+	int family;                /* AF_INET, AF_INET6, or 0 */
+	uint8_t addr[16];
+	uint16_t port;
+	/* CERT */
+	int cert_kind;             /* enum pki_cert_kind */
+	char cert_subject[256];
+	int64_t not_after;
 };
+
+/* How the MIB reads the sessions (dp_sessions): at most max records into
+ * out, within timeout_ms; the number there are, or -1. */
+struct session_record;
+typedef long mib_sessions_fn(void *ctx, struct session_record *out, size_t max, int timeout_ms);
 
 /* ts may be NULL (all tunnel counters read 0). */
 struct mib *mib_new(struct engine *e, const struct tunnel_stats *ts);
+/* Where sssPeerTable comes from (none: the table is empty). */
+void mib_set_sessions(struct mib *m, mib_sessions_fn *fn, void *ctx);
+/* The family (AF_INET, AF_INET6, 0), address bytes and port of ss. */
+struct sockaddr_storage;
+void mib_peer_address(const struct sockaddr_storage *ss, int *family, uint8_t addr[16], uint16_t *port);
+/* The family of an address in text (into addr), or 0. */
+int mib_inet_text(const char *text, uint8_t addr[16]);
+/* A notification the agent did not send because its peer flaps. */
+void mib_note_suppressed(struct mib *m);
 void mib_free(struct mib *m);
 
 /* The write-back component: register it with the engine (after the other
@@ -103,6 +139,8 @@ const char *mib_root_text(void);
 /* Send a notification through the master (SNMP thread): its objects,
  * then sssConfigFile and sssAgentContext (which daemon sent it). */
 void mib_send_note(const struct mib *m, const struct mib_note *n);
+/* Its NOTIFICATION-TYPE's name, for the log. */
+const char *mib_note_name(const struct mib_note *n);
 
 /* ---- pieces exposed for the unit tests ---------------------------------- */
 

@@ -21,6 +21,12 @@
 
 #include "mib.h"
 #include "reload.h"
+#include "session.h"
+
+/* sssPeerTable shows at most this many rows (sssPeerRowsMax). */
+#define MIB_PEER_ROWS_MAX 4096
+/* ... from a snapshot at most this old. */
+#define MIB_PEER_SNAPSHOT_MS 1000
 
 /* Every scalar, in OID order. */
 enum mib_obj {
@@ -35,7 +41,9 @@ enum mib_obj {
 	O_PACKETS_UP, O_PACKETS_DOWN, O_HANDSHAKE_FAILURES, O_PEERS_REFUSED, O_TUNNEL_UPTIME,
 	O_SESSIONS_REVOKED, O_SESSIONS_BAD, O_TUN_DROPS,
 	O_START_TIME, O_DISCONTINUITY, O_CONTEXT, O_WRITE_SCOPE, O_WRITES_REFUSED,
-	O_SNMP_LAST_RESULT, O_SNMP_LAST_VERSION, O_SNMP_LAST_ERROR,
+	O_SNMP_LAST_RESULT, O_SNMP_LAST_VERSION, O_SNMP_LAST_ERROR, O_NOTES_SUPPRESSED,
+	O_PEER_ROWS_MAX, O_PEER_ROWS_OMITTED,
+	O_CERT_SUBJECT, O_CERT_NOT_AFTER, O_CERT_DAYS_LEFT, O_CA_NOT_AFTER, O_CRL_NEXT_UPDATE,
 	O_N
 };
 
@@ -74,6 +82,20 @@ struct mib {
 	char snmp_last_error[256];
 	_Atomic int watch_state;
 	_Atomic uint32_t watch_events;
+	_Atomic uint32_t notes_suppressed; /* flapping peers' notifications not sent */
+
+	/* The sessions, for sssPeerTable (SNMP thread): where to ask, and the
+	 * last snapshot (rows sorted by id). */
+	mib_sessions_fn *sessions;
+	void *sessions_ctx;
+	struct session_record *peers;
+	size_t n_peers, peers_total;
+	uint64_t peers_at_ms;
+
+	/* sssCert, worked out once per running configuration (SNMP thread). */
+	struct config *cert_cfg;
+	char cert_subject[256];
+	int64_t cert_not_after, ca_not_after, crl_next_update;
 
 	/* The write-back component (control thread only). */
 	struct component component;
@@ -97,9 +119,28 @@ const struct reload_stats *mib_view_stats(struct mib_view *v);
 struct config *mib_view_cfg(struct mib_view *v);
 void mib_view_free(struct mib_view *v);
 
-/* One instance: a scalar (obj >= 0) or a history cell (col, row). */
+/*
+ * A table under sssObjects: sub (1 or 2 arcs after sssObjects) is the
+ * table, sub.1 its entry, sub.1.col a column, and one sub-identifier, the
+ * row's key, indexes a row.  Rows are kept in key order.
+ */
+struct mib_table {
+	oid sub[2];
+	size_t sublen;
+	int col_min, col_max;
+	size_t (*rows)(struct mib_view *v);
+	uint32_t (*key)(struct mib_view *v, size_t row);
+	void (*value)(struct mib_view *v, size_t row, int col, netsnmp_variable_list *vb);
+};
+
+/* mibrows.c: every table, in OID order. */
+extern const struct mib_table *const mib_tables[];
+extern const size_t mib_n_tables;
+
+/* One instance: a scalar (obj >= 0) or a table's cell (tab, col, row). */
 struct mib_inst {
 	int obj;
+	const struct mib_table *tab;
 	int col;
 	size_t row;
 	oid name[MAX_OID_LEN];
@@ -112,6 +153,22 @@ struct mib_inst {
 int mib_find(struct mib_view *v, const oid *name, size_t len, bool next, bool inclusive,
 	     struct mib_inst *in);
 void mib_value(struct mib_view *v, const struct mib_inst *in, netsnmp_variable_list *vb);
+
+/* mib.c, for mibrows.c and mibnote.c: value helpers, and the history. */
+void mib_set_string(netsnmp_variable_list *vb, const char *s);
+void mib_set_time(netsnmp_variable_list *vb, const struct timespec *t);
+void mib_set_u64(netsnmp_variable_list *vb, uint64_t x);
+/* InetAddressType (type) or InetAddress of family/addr. */
+void mib_set_inet(netsnmp_variable_list *vb, int family, const uint8_t addr[16], bool type);
+/* DateAndTime of a time_t; zero length for 0 (none). */
+void mib_set_date(netsnmp_variable_list *vb, int64_t t);
+void mib_view_hist(struct mib_view *v);
+size_t mib_scalar_oid(int obj, oid *out);
+/* mibrows.c: the sssCert values of the running configuration, and the
+ * snapshot of the sessions (refreshed when older than
+ * MIB_PEER_SNAPSHOT_MS; SNMP thread). */
+void mib_cert_info(struct mib_view *v);
+void mib_peer_snapshot(struct mib *m);
 
 /* mibset.c: the SET modes, and the write-back component's set-up. */
 int mib_set_handler(struct mib *m, netsnmp_agent_request_info *reqinfo, netsnmp_request_info *requests);

@@ -10,7 +10,7 @@
  * authenticated must never be able to make it do more than O(1) work and
  * a bounded, rate-limited amount of logging per connection.
  */
-#include "session.h"
+#include "sessionpriv.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,48 +35,6 @@
 #include "tls.h"
 #include "tlsio.h"
 
-#define SRC_BUCKETS 256
-#define LOG_INTERVAL_NS (10ull * 1000000000u)
-#define LOG_BURST 10
-#define NS_PER_MS 1000000ull
-#define NS_PER_S 1000000000ull
-#define SILENT_GRACE_NS NS_PER_S /* a source's silent connection is spared this long */
-#define TRIM_AFTER_NS (5 * NS_PER_S) /* memory goes back this long after closes */
-#define BULK_BUDGET (32u * 1024 * 1024) /* bulk buffers lent out at once */
-
-/* The pending sessions of one source address. */
-struct session_source {
-	TAILQ_ENTRY(session_source) link;
-	int family;
-	uint8_t addr[16];
-	TAILQ_HEAD(, session) pending;
-	unsigned n;
-};
-
-/* One established peer (for max_clients of a streams transport). */
-struct session_client {
-	TAILQ_ENTRY(session_client) link;
-	char key[160];
-	unsigned sessions;
-};
-
-struct session_layer {
-	struct loop *loop;
-	struct tunnel_stats *stats;
-	struct dpconf *conf;
-	TAILQ_HEAD(, session) all, pending;
-	size_t n_state[SESSION_CLOSED + 1];
-	TAILQ_HEAD(, session_source) sources[SRC_BUCKETS];
-	TAILQ_HEAD(, session_client) clients;
-	size_t n_clients;
-	uint64_t next_id;
-	struct throttle throttle;
-	struct loop_timer log_timer;
-	struct ratelog log;
-	struct bufpool *pool;
-	struct loop_timer trim_timer;
-};
-
 static const char *const close_names[SESSION_CLOSE_N] = {
 	[SESSION_CLOSE_DONE] = "closed",
 	[SESSION_CLOSE_KEEPALIVE] = "keepalive_timeout",
@@ -88,25 +46,13 @@ static const char *const close_names[SESSION_CLOSE_N] = {
 	[SESSION_CLOSE_HANDSHAKE] = "handshake",
 	[SESSION_CLOSE_ERROR] = "error",
 	[SESSION_CLOSE_STOPPING] = "stopping",
+	[SESSION_CLOSE_EXPIRED] = "expired",
 };
 
 const char *session_close_name(enum session_close why)
 {
 	return why < SESSION_CLOSE_N ? close_names[why] : "?";
 }
-
-static const struct config *running(const struct session_layer *sl)
-{
-	return sl->conf->cfg;
-}
-
-static bool is_server(const struct session_layer *sl)
-{
-	return running(sl)->mode == CFG_MODE_SERVER;
-}
-
-#define STAT_ADD(sl, field, n) atomic_fetch_add_explicit(&(sl)->stats->field, (n), memory_order_relaxed)
-#define STAT_SUB(sl, field, n) atomic_fetch_sub_explicit(&(sl)->stats->field, (n), memory_order_relaxed)
 
 /* ---- the rate-limited log -------------------------------------------------- */
 
@@ -353,7 +299,7 @@ bool session_pending_full(const struct session_layer *sl)
 	       (size_t)running(sl)->tunnel.max_pending;
 }
 
-static void set_state(struct session *s, enum session_state st)
+void session_set_state(struct session *s, enum session_state st)
 {
 	s->sl->n_state[s->state]--;
 	s->state = st;
@@ -366,6 +312,8 @@ static void on_deadline(struct loop *l, struct loop_timer *t)
 	struct session *s = container_of(t, struct session, deadline);
 
 	STAT_ADD(s->sl, handshake_failures, 1);
+	if (s->state != SESSION_ESTABLISHED)
+		STAT_ADD(s->sl, refused[REFUSED_HANDSHAKE_TIMEOUT], 1);
 	session_close(s, SESSION_CLOSE_HANDSHAKE,
 		      s->state == SESSION_ESTABLISHED ? "connect timeout" : "handshake timeout");
 }
@@ -458,6 +406,7 @@ static bool evict(struct session_layer *sl, struct session *v, const char *reaso
 	if (!v)
 		return false;
 	STAT_ADD(sl, pending_evicted, 1);
+	STAT_ADD(sl, refused[REFUSED_EVICTED], 1);
 	if (session_log_allowed(sl, "evicted", reason))
 		log_warning(v->ops->subsys, "event=evicted id=%llu peer=%s reason=%s", (unsigned long long)v->rec.id,
 			    log_quote(v->peer, q, sizeof(q)), reason);
@@ -523,88 +472,11 @@ void session_set_deadline(struct session *s, uint64_t when_ns)
 		loop_timer_cancel(s->sl->loop, &s->deadline);
 }
 
-/* ---- identity, checked at every state ----------------------------------------- */
-
-/* A check of one session against the running configuration: NULL when it
- * may stay, else the log's reason.  Adding a rule is adding a function to
- * `checks`. */
-typedef const char *(*session_check_fn)(struct session *s, const struct dpconf *cur);
-
-/* The peer certificate (once the handshake has verified one) against the
- * running TLS context: chain, allowed_peers, server name. */
-static const char *check_certificate(struct session *s, const struct dpconf *cur)
-{
-	X509 *x = s->ssl ? SSL_get0_peer_certificate(s->ssl) : NULL;
-
-	if (!x || s->checked == cur->tls)
-		return NULL;
-	s->checked = cur->tls;
-	if (tls_peer_admitted(cur->tls, x, SSL_get_peer_cert_chain(s->ssl)))
-		return NULL;
-	return "revoked";
-}
-
-static const session_check_fn checks[] = { check_certificate };
-
-static const char *recheck(struct session *s, const struct dpconf *cur)
-{
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		const char *why = checks[i](s, cur);
-		if (why)
-			return why;
-	}
-	return NULL;
-}
-
-static void revoke_session(struct session *s, const char *why)
-{
-	STAT_ADD(s->sl, sessions_revoked, 1);
-	log_warning(s->ops->subsys, "event=revoked id=%llu peer=%s", (unsigned long long)s->rec.id, s->peer);
-	session_close(s, SESSION_CLOSE_REVOKED, why);
-}
-
-void session_sweep(struct session_layer *sl)
-{
-	struct session *s, *next;
-
-	TAILQ_FOREACH_SAFE(s, &sl->all, link, next) {
-		if (s->state == SESSION_CLOSED)
-			continue;
-		const char *why = recheck(s, sl->conf);
-		if (why)
-			revoke_session(s, why);
-	}
-}
-
-int session_authenticated(struct session *s)
-{
-	struct session_layer *sl = s->sl;
-	X509 *x = SSL_get0_peer_certificate(s->ssl);
-	const char *name;
-
-	if (x)
-		X509_NAME_oneline(X509_get_subject_name(x), s->rec.subject, sizeof(s->rec.subject));
-	/* The name the peer was let in by: an allowed_peers entry on a
-	 * server, the name the server was checked against on a client. */
-	name = is_server(sl) ? tls_peer_allowed_name(sl->conf->tls, x) : running(sl)->tunnel.server_name;
-	snprintf(s->rec.name, sizeof(s->rec.name), "%s", name ? name : "");
-	snprintf(s->key, sizeof(s->key), "%s", s->rec.name[0] ? s->rec.name : s->rec.subject);
-	/* Verified under the context the handshake began with; the running
-	 * one may be newer. */
-	s->checked = s->conf->tls;
-	set_state(s, SESSION_AUTHENTICATED);
-	const char *why = recheck(s, sl->conf);
-	if (why) {
-		revoke_session(s, why);
-		return -1;
-	}
-	return 0;
-}
-
 void session_handshake_failed(struct session *s, const char *close_detail)
 {
 	struct session_layer *sl = s->sl;
-	bool refused = s->ssl && SSL_get_verify_result(s->ssl) == X509_V_ERR_APPLICATION_VERIFICATION;
+	long v = s->ssl ? SSL_get_verify_result(s->ssl) : X509_V_OK;
+	bool refused = v == X509_V_ERR_APPLICATION_VERIFICATION;
 	const char *why = s->ssl ? tls_verify_reason(s->ssl) : NULL;
 	char q1[200], q2[100];
 
@@ -618,6 +490,12 @@ void session_handshake_failed(struct session *s, const char *close_detail)
 	} else {
 		STAT_ADD(sl, handshake_failures, 1);
 	}
+	/* a certificate that verified up to its revocation or its dates was
+	 * not allowed in; anything else failed the handshake */
+	STAT_ADD(sl, refused[refused || v == X509_V_ERR_CERT_REVOKED || v == X509_V_ERR_CERT_HAS_EXPIRED
+				     ? REFUSED_NOT_ALLOWED
+				     : REFUSED_HANDSHAKE_FAILED],
+		 1);
 	if (session_log_allowed(sl, "handshake_failed", refused ? "not_in_allowed_peers" : "tls_error"))
 		tls_log_errors("handshake", s->peer);
 	else
@@ -625,23 +503,25 @@ void session_handshake_failed(struct session *s, const char *close_detail)
 	session_close(s, SESSION_CLOSE_HANDSHAKE, why ? why : close_detail);
 }
 
-/* Why s may not be admitted now, or NULL. */
-static const char *admission_refusal(struct session *s)
+/* Why s may not be admitted now (*why its name), or REFUSED_N. */
+static enum refused_reason admission_refusal(struct session *s, const char **why)
 {
 	struct session_layer *sl = s->sl;
 	const struct config *cfg = running(sl);
 
+	*why = NULL;
 	if (is_server(sl)) {
-		if (s->ops->streams) {
-			if (!client_find(sl, s->key) && sl->n_clients >= (size_t)cfg->tunnel.max_clients)
-				return "max_clients";
-		} else if (sl->n_state[SESSION_ESTABLISHED] >= (size_t)cfg->tunnel.max_clients) {
-			return "max_clients";
+		if (s->ops->streams ? !client_find(sl, s->key) && sl->n_clients >= (size_t)cfg->tunnel.max_clients
+				    : sl->n_state[SESSION_ESTABLISHED] >= (size_t)cfg->tunnel.max_clients) {
+			*why = "max_clients";
+			return REFUSED_MAX_CLIENTS;
 		}
 	}
-	if (s->ops->streams && sl->n_state[SESSION_ESTABLISHED] >= (size_t)cfg->forward.max_streams)
-		return "max_streams";
-	return NULL;
+	if (s->ops->streams && sl->n_state[SESSION_ESTABLISHED] >= (size_t)cfg->forward.max_streams) {
+		*why = "max_streams";
+		return REFUSED_MAX_STREAMS;
+	}
+	return REFUSED_N;
 }
 
 int session_establish(struct session *s, const char **why)
@@ -651,8 +531,10 @@ int session_establish(struct session *s, const char **why)
 	char name[160], qn[100];
 	struct timespec ts;
 
-	if ((*why = admission_refusal(s)) != NULL) {
+	enum refused_reason r = admission_refusal(s, why);
+	if (r != REFUSED_N) {
 		STAT_ADD(sl, peers_refused, 1);
+		STAT_ADD(sl, refused[r], 1);
 		if (session_log_allowed(sl, "refused", *why))
 			log_warning(s->ops->subsys, "event=refused peer=%s reason=%s max_clients=%d max_streams=%d",
 				    s->peer, *why, cfg->tunnel.max_clients, cfg->forward.max_streams);
@@ -671,7 +553,7 @@ int session_establish(struct session *s, const char **why)
 	TAILQ_REMOVE(&sl->pending, s, pend_link);
 	source_leave(sl, s);
 	STAT_SUB(sl, sessions_pending, 1);
-	set_state(s, SESSION_ESTABLISHED);
+	session_set_state(s, SESSION_ESTABLISHED);
 	loop_timer_cancel(sl->loop, &s->deadline);
 	trim_soon(sl);
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -682,6 +564,7 @@ int session_establish(struct session *s, const char **why)
 	log_info(s->ops->subsys, "event=session_open id=%llu peer=%s name=%s cert=%s version=%s cipher=%s",
 		 (unsigned long long)s->rec.id, s->peer, log_quote(s->rec.name[0] ? s->rec.name : "-", qn, sizeof(qn)),
 		 tls_peer_name(s->ssl, name, sizeof(name)), SSL_get_version(s->ssl), SSL_get_cipher_name(s->ssl));
+	session_peer_up(s);
 	return 0;
 }
 
@@ -703,7 +586,7 @@ void session_close(struct session *s, enum session_close why, const char *detail
 
 	if (was == SESSION_CLOSED)
 		return;
-	set_state(s, SESSION_CLOSED);
+	session_set_state(s, SESSION_CLOSED);
 	loop_timer_cancel(sl->loop, &s->deadline);
 	loop_timer_cancel(sl->loop, &s->idle);
 	loop_job_cancel(sl->loop, &s->hs_job);
@@ -725,6 +608,7 @@ void session_close(struct session *s, enum session_close why, const char *detail
 			 (unsigned long long)s->rec.id, s->peer,
 			 log_quote(detail ? detail : session_close_name(why), q, sizeof(q)), (unsigned long long)up,
 			 (unsigned long long)down, session_close_name(why));
+	session_peer_down(s, was, why);
 	s->ops->release(s);
 	/* Whatever failed in release must not be read by the next session's
 	 * SSL_get_error(): the error queue is per thread. */
@@ -789,9 +673,10 @@ void session_count_packet(struct session *s, bool in)
 
 void session_count_drop(struct session *s, enum session_drop why)
 {
-	if (why < SESSION_DROP_N)
+	if (why < SESSION_DROP_N) {
 		s->rec.drops[why]++;
-	STAT_ADD(s->sl, tun_drops, 1);
+		STAT_ADD(s->sl, tun_drop[why], 1);
+	}
 }
 
 size_t session_snapshot(struct session_layer *sl, struct session_record *out, size_t max)
@@ -800,6 +685,8 @@ size_t session_snapshot(struct session_layer *sl, struct session_record *out, si
 	size_t n = 0;
 
 	TAILQ_FOREACH(s, &sl->all, link) {
+		if (s->state == SESSION_PENDING || s->state == SESSION_CLOSED)
+			continue;
 		if (n < max)
 			out[n] = s->rec;
 		n++;

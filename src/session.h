@@ -45,6 +45,7 @@
 
 #include "list.h"
 #include "loop.h"
+#include "stats.h"
 #include "throttle.h"
 
 struct config;
@@ -75,18 +76,20 @@ enum session_close {
 	SESSION_CLOSE_HANDSHAKE,     /* the handshake failed or took too long */
 	SESSION_CLOSE_ERROR,         /* I/O error, malformed data */
 	SESSION_CLOSE_STOPPING,      /* the daemon stops */
+	SESSION_CLOSE_EXPIRED,       /* the peer's certificate expired */
 	SESSION_CLOSE_N,
 };
 const char *session_close_name(enum session_close why);
 
-/* Packets a session dropped, by reason (tun). */
+/* Packets a session dropped, by reason (tun): the tunnel's reasons
+ * (stats.h) but the one without a session. */
 enum session_drop {
-	SESSION_DROP_SPOOFED = 0,  /* source is not the peer's tunnel address */
-	SESSION_DROP_BAD_GSO,      /* a virtio/GSO header the kernel must not get */
-	SESSION_DROP_MALFORMED,    /* an IP packet contradicting its headers */
-	SESSION_DROP_QUEUE,        /* the session's queue was full */
-	SESSION_DROP_DEVICE,       /* the TUN device refused the packet */
-	SESSION_DROP_N,
+	SESSION_DROP_SPOOFED = TUN_DROP_SPOOFED,
+	SESSION_DROP_BAD_GSO = TUN_DROP_BAD_GSO,
+	SESSION_DROP_MALFORMED = TUN_DROP_MALFORMED,
+	SESSION_DROP_QUEUE = TUN_DROP_QUEUE,
+	SESSION_DROP_DEVICE = TUN_DROP_DEVICE,
+	SESSION_DROP_N = TUN_DROP_NO_ROUTE,
 };
 
 /*
@@ -104,6 +107,23 @@ struct session_record {
 	uint64_t octets_in, octets_out, packets_in, packets_out;
 	uint64_t drops[SESSION_DROP_N];
 	uint64_t limiter_waits;
+	int64_t cert_not_after;  /* the peer certificate's notAfter (time_t), 0 before */
+};
+
+/*
+ * What the layer tells the outside about peers (the SNMP notifications),
+ * on the data-plane thread; any may be NULL:
+ *   peer     an established session of a server, or a forward client's
+ *            stream, came up (up) or closed (why);
+ *   tunnel   a tun client's session to its server came up or closed;
+ *   cert     a peer certificate is inside tunnel.expiry_warn_days (at
+ *            establishment, then daily) or expired.
+ */
+struct session_events {
+	void (*peer)(void *ctx, const struct session_record *r, bool up, enum session_close why);
+	void (*tunnel)(void *ctx, const struct session_record *r, bool up, enum session_close why);
+	void (*cert)(void *ctx, const char *subject, int64_t not_after);
+	void *ctx;
 };
 
 struct session;
@@ -148,7 +168,7 @@ struct session {
 	struct session_source *src;
 	struct session_client *client;
 	const struct tls_ctx *checked; /* the TLS context the identity was last checked against */
-	struct loop_timer deadline, idle;
+	struct loop_timer deadline, idle, expiry;
 	struct loop_job hs_job;
 };
 
@@ -179,6 +199,8 @@ size_t session_count(const struct session_layer *sl, enum session_state state);
 bool session_pending_full(const struct session_layer *sl);
 /* The tunnel's state as SNMP shows it (enum tunnel_state). */
 void session_layer_set_state(struct session_layer *sl, int state);
+/* Where peer events go (copied; before the first session). */
+void session_layer_set_events(struct session_layer *sl, const struct session_events *ev);
 
 /* ---- one session ------------------------------------------------------------ */
 
@@ -287,7 +309,8 @@ bool session_log_allowed(struct session_layer *sl, const char *event, const char
 /* ---- other threads ------------------------------------------------------------- */
 
 /*
- * Copy the records of at most max sessions into out; returns how many
+ * Copy the records of at most max sessions past their handshake
+ * (authenticated or established) into out, oldest first; returns how many
  * there are in all (may exceed max).  Data-plane thread only: another
  * thread asks for it through the data plane's mailbox (dp_sessions), so
  * that the copy is one consistent instant.

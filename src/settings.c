@@ -62,7 +62,7 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "tunnel.server_name", .type = CFG_T_STRING, .offset = AT(tunnel.server_name),
 	  .scope = CFG_REQ_CLIENT, .check = cfg_check_server_name,
 	  .components = CFG_C_TLS,
-	  .doc = "name the server certificate must carry (CN or SAN); sent as SNI when it is a DNS name" },
+	  .doc = "name the server certificate must carry (a DNS or IP SAN; the CN only without a DNS SAN, as hostname verification); sent as SNI when it is a DNS name" },
 	{ .key = "tunnel.cert_file", .type = CFG_T_PATH, .offset = AT(tunnel.cert_file),
 	  .flags = CFG_F_FILE, .required = CFG_REQ_ALWAYS,
 	  .components = CFG_C_TLS,

@@ -22,6 +22,31 @@ enum tunnel_state {
 	TUNNEL_LISTENING = 4,
 };
 
+/* Connections refused or dropped before they became sessions; numbered
+ * as SSSONECTOR-MIB's sssRefusedReason minus one. */
+enum refused_reason {
+	REFUSED_MAX_CLIENTS,
+	REFUSED_NOT_ALLOWED,       /* allowed_peers, revoked, expired */
+	REFUSED_HANDSHAKE_FAILED,
+	REFUSED_HANDSHAKE_TIMEOUT,
+	REFUSED_EVICTED,           /* tunnel.max_pending, max_pending_per_source */
+	REFUSED_MAX_STREAMS,
+	REFUSED_ADDRESS,           /* a tun client's address */
+	REFUSED_N,
+};
+
+/* Packets of the tun transport dropped; numbered as sssTunDropReason
+ * minus one.  All but TUN_DROP_NO_ROUTE belong to a session. */
+enum tun_drop_reason {
+	TUN_DROP_SPOOFED,   /* source is not the peer's tunnel address */
+	TUN_DROP_BAD_GSO,   /* a virtio/GSO header the kernel must not get */
+	TUN_DROP_MALFORMED, /* an IP packet contradicting its headers */
+	TUN_DROP_QUEUE,     /* the session's queue was full */
+	TUN_DROP_DEVICE,    /* the TUN device refused the packet */
+	TUN_DROP_NO_ROUTE,  /* from the device, for an address no session has */
+	TUN_DROP_N,
+};
+
 struct tunnel_stats {
 	_Atomic uint64_t sessions_active;  /* established */
 	_Atomic uint64_t sessions_pending; /* connecting, in the handshake, before HELLO */
@@ -36,7 +61,8 @@ struct tunnel_stats {
 	_Atomic uint64_t sessions_bad;     /* closed for a malformed frame or garbage */
 	_Atomic uint64_t limiter_waits_up, limiter_waits_down;
 	_Atomic uint64_t rate_up_bps, rate_down_bps; /* measured, bit/s */
-	_Atomic uint64_t tun_drops;        /* packets the TUN device could not take */
+	_Atomic uint64_t refused[REFUSED_N];
+	_Atomic uint64_t tun_drop[TUN_DROP_N];
 	_Atomic int state;                 /* enum tunnel_state */
 	_Atomic uint64_t state_since_ms;   /* CLOCK_MONOTONIC ms when state last changed */
 };

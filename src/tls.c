@@ -585,13 +585,13 @@ static int admit_cb(int ok, X509_STORE_CTX *xs)
 	return chain_ok(X509_STORE_CTX_get_app_data(xs), ok, xs);
 }
 
-bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain)
+long tls_peer_verify(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain)
 {
 	X509_STORE_CTX *xs;
-	bool ok = false;
+	long v = X509_V_ERR_UNSPECIFIED;
 
 	if (!t || !peer)
-		return false;
+		return X509_V_ERR_UNSPECIFIED;
 	xs = X509_STORE_CTX_new();
 	if (!xs)
 		abort();
@@ -604,11 +604,19 @@ bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chai
 		goto out;
 	X509_STORE_CTX_set_app_data(xs, (void *)t);
 	X509_STORE_CTX_set_verify_cb(xs, admit_cb);
-	ok = X509_verify_cert(xs) == 1 && peer_listed(t, peer);
+	if (X509_verify_cert(xs) != 1)
+		v = X509_STORE_CTX_get_error(xs);
+	else
+		v = peer_listed(t, peer) ? X509_V_OK : X509_V_ERR_APPLICATION_VERIFICATION;
 out:
 	X509_STORE_CTX_free(xs);
 	ERR_clear_error();
-	return ok;
+	return v;
+}
+
+bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain)
+{
+	return tls_peer_verify(t, peer, chain) == X509_V_OK;
 }
 
 const char *tls_peer_name(SSL *ssl, char *buf, size_t len)
@@ -631,8 +639,11 @@ const char *tls_peer_name(SSL *ssl, char *buf, size_t len)
 
 const char *tls_verify_reason(SSL *ssl)
 {
-	long v = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	return tls_verify_text(ssl ? SSL_get_verify_result(ssl) : X509_V_OK);
+}
 
+const char *tls_verify_text(long v)
+{
 	if (v == X509_V_OK)
 		return NULL;
 	if (v == X509_V_ERR_APPLICATION_VERIFICATION)

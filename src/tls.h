@@ -58,6 +58,10 @@ SSL *tls_session_new(struct tls_ctx *t, int fd);
  * on a server, allowed_peers lists its CN or a SAN.  Used at commit to
  * close the sessions a reload revoked. */
 bool tls_peer_admitted(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain);
+/* The same check's verdict: X509_V_OK, X509_V_ERR_APPLICATION_VERIFICATION
+ * (allowed_peers), or OpenSSL's reason (X509_V_ERR_CERT_REVOKED,
+ * X509_V_ERR_CERT_HAS_EXPIRED, ...); tls_verify_text() says it in words. */
+long tls_peer_verify(const struct tls_ctx *t, X509 *peer, STACK_OF(X509) *chain);
 
 /* The allowed_peers entry x carries (its CN or a SAN), the first in the
  * list's order; NULL when none does or the list is empty.  Points into t. */
@@ -80,6 +84,8 @@ const char *tls_peer_name(SSL *ssl, char *buf, size_t len);
  * "peer certificate not in tunnel.allowed_peers" for a refused peer;
  * OpenSSL's text ("hostname mismatch", ...) otherwise.  Static string. */
 const char *tls_verify_reason(SSL *ssl);
+/* The same for a verify result v (NULL for X509_V_OK). */
+const char *tls_verify_text(long v);
 
 /* Drain the OpenSSL error queue into the log, tagged with the peer:
  * log_warning("tls", "event=tls_error peer=... what=... error=..."). */

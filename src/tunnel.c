@@ -211,12 +211,17 @@ void tunnel_session_watch(struct tsession *ts)
 
 /* ---- frames from the peer --------------------------------------------------------------- */
 
-/* Refuse a client: REFUSE with the reason, then close. */
-static void refuse(struct tsession *ts, const char *why, const char *detail)
+/* Refuse a client: REFUSE with the reason, then close.  Counted as an
+ * address refusal unless session_establish() counted it already. */
+static void refuse(struct tsession *ts, const char *why, const char *detail, bool counted)
 {
+	struct tunnel_stats *st = session_layer_stats(ts->t->sl);
 	char q[256];
 
-	atomic_fetch_add_explicit(&session_layer_stats(ts->t->sl)->peers_refused, 1, memory_order_relaxed);
+	if (!counted) {
+		atomic_fetch_add_explicit(&st->peers_refused, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&st->refused[REFUSED_ADDRESS], 1, memory_order_relaxed);
+	}
 	if (session_log_allowed(ts->t->sl, "refused", detail))
 		log_warning("tunnel", "event=refused id=%llu peer=%s reason=%s", (unsigned long long)ts->s.rec.id,
 			    ts->s.peer, log_quote(why, q, sizeof(q)));
@@ -281,17 +286,17 @@ static bool handle_hello(struct tsession *ts, const struct frame *f)
 	if (version != FRAME_PROTO_VERSION) {
 		snprintf(why, sizeof(why), "protocol version %u is not supported (this server speaks %u)", version,
 			 FRAME_PROTO_VERSION);
-		refuse(ts, why, "address refused");
+		refuse(ts, why, "address refused", false);
 		return false;
 	}
 	if (address_refusal(ts, &p, why, sizeof(why))) {
-		refuse(ts, why, "address refused");
+		refuse(ts, why, "address refused", false);
 		return false;
 	}
 	struct tsession *holder = tunpkt_routes_get(t->routes, &p.addr);
 	if (holder && strcmp(holder->s.key, ts->s.key) != 0) {
 		snprintf(why, sizeof(why), "address %s is already taken", a);
-		refuse(ts, why, "address refused");
+		refuse(ts, why, "address refused", false);
 		return false;
 	}
 	if (holder) {
@@ -302,7 +307,7 @@ static bool handle_hello(struct tsession *ts, const struct frame *f)
 		session_close(&holder->s, SESSION_CLOSE_REPLACED, "replaced by a new session of the same peer");
 	}
 	if (session_establish(&ts->s, &refusal) < 0) {
-		refuse(ts, refusal, refusal);
+		refuse(ts, refusal, refusal, true);
 		return false;
 	}
 	ts->addr = p;

@@ -71,7 +71,7 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 		struct tsession *ts = route(t, ip, plen - FRAME_VNET_LEN);
 		if (!ts) {
 			if (!tun_packet_link_noise(ip, plen - FRAME_VNET_LEN))
-				atomic_fetch_add_explicit(&st->tun_drops, 1, memory_order_relaxed);
+				atomic_fetch_add_explicit(&st->tun_drop[TUN_DROP_NO_ROUTE], 1, memory_order_relaxed);
 			continue;
 		}
 		if (ts != only) {

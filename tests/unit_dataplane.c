@@ -212,24 +212,19 @@ static void test_snapshot_from_another_thread(void)
 	struct session_record rec[4];
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)0),
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof(sa);
-	long n = -1;
+	long n;
 
 	rig_open(&r);
 	CU_ASSERT_EQUAL(dp_sessions(r.dp, rec, 4, 1000), 0);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	sa.sin_port = htons((uint16_t)port_a);
 	CU_ASSERT_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	for (int i = 0; i < 200 && n != 1; i++) { /* until the data thread accepted it */
-		n = dp_sessions(r.dp, rec, 4, 1000);
-		if (n != 1)
-			poll(NULL, 0, 10);
-	}
-	CU_ASSERT_EQUAL_FATAL(n, 1);
-	getsockname(fd, (struct sockaddr *)&sa, &len);
-	CU_ASSERT_EQUAL(rec[0].state, SESSION_PENDING);
-	CU_ASSERT_EQUAL(((struct sockaddr_in *)&rec[0].remote)->sin_port, sa.sin_port);
-	CU_ASSERT_EQUAL(atomic_load(&r.st.sessions_pending), 1);
+	for (int i = 0; i < 200 && atomic_load(&r.st.sessions_pending) != 1; i++)
+		poll(NULL, 0, 10); /* until the data thread accepted it */
+	CU_ASSERT_EQUAL_FATAL(atomic_load(&r.st.sessions_pending), 1);
+	/* a connection in its handshake is nobody yet: not in the records */
+	n = dp_sessions(r.dp, rec, 4, 1000);
+	CU_ASSERT_EQUAL(n, 0);
 	close(fd);
 	/* a stopped data plane does not answer */
 	dp_stop(r.dp);

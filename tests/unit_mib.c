@@ -318,7 +318,7 @@ static void test_get_errors(void)
 static void test_walk(void)
 {
 	oid name[MAX_OID_LEN] = { MIB_ROOT };
-	size_t len = MIB_ROOT_LEN, n = 0, rows = 0;
+	size_t len = MIB_ROOT_LEN, n = 0, rows = 0, reasons = 0;
 
 	setup(NULL);
 	CU_ASSERT_EQUAL(set1(o_upload, L(o_upload), ASN_UNSIGNED, 5000, NULL), 0); /* a second row */
@@ -335,12 +335,15 @@ static void test_walk(void)
 		len = q.vars->name_length;
 		if (len == MIB_ROOT_LEN + 5 && name[MIB_ROOT_LEN + 1] == 3)
 			rows++;
+		else if (len == MIB_ROOT_LEN + 6 && name[MIB_ROOT_LEN + 1] == 5)
+			reasons++;
 		n++;
 		req_free(&q);
 		CU_ASSERT_FATAL(n < 1000);
 	}
-	CU_ASSERT_EQUAL(n, O_N + rows);
+	CU_ASSERT_EQUAL(n, O_N + rows + reasons);
 	CU_ASSERT_EQUAL(rows, 4 * 2); /* four columns, versions 1 and 2 */
+	CU_ASSERT_EQUAL(reasons, REFUSED_N + TUN_DROP_N); /* every reason, always; no sessions */
 
 	/* GETNEXT with the AgentX "include" flag returns the name itself. */
 	struct req q = { 0 };

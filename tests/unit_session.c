@@ -459,7 +459,7 @@ static void test_identity_checks(void)
 	handshake(&f1->s, c_both, "client");
 	CU_ASSERT_EQUAL(session_authenticated(&f1->s), 0);
 	CU_ASSERT_STRING_EQUAL(f1->s.rec.name, "sssonector-client");
-	CU_ASSERT_PTR_NOT_NULL(strstr(f1->s.rec.subject, "CN=sssonector-client"));
+	CU_ASSERT_STRING_EQUAL(f1->s.rec.subject, "CN = sssonector-client");
 	/* handshakes that began before a reload which removed the peer:
 	 * checked when they end (authenticated), and by the sweep at every
 	 * state (pending with a verified certificate, established) */
@@ -595,19 +595,28 @@ static void test_snapshot(void)
 	env_open(&e, conf(true, NULL));
 	struct fake *a = start(&e, &streams_ops, "10.0.0.1", 1111);
 	struct fake *b = start(&e, &streams_ops, "10.0.0.2", 2222);
-	start(&e, &streams_ops, "10.0.0.3", 3333);
+	start(&e, &streams_ops, "10.0.0.3", 3333); /* pending: not a peer yet */
+	handshake(&a->s, session_layer_conf(e.sl), "client");
+	handshake(&b->s, session_layer_conf(e.sl), "client2");
+	CU_ASSERT_EQUAL(session_authenticated(&a->s), 0);
+	CU_ASSERT_EQUAL(session_authenticated(&b->s), 0);
 	session_consume(e.sl, &a->s, THROTTLE_UP, 100);   /* a server receives up */
 	session_consume(e.sl, &a->s, THROTTLE_DOWN, 7);
 	session_count_packet(&a->s, true);
 	session_count_drop(&b->s, SESSION_DROP_SPOOFED);
-	CU_ASSERT_EQUAL(session_snapshot(e.sl, rec, 2), 3);
+	CU_ASSERT_EQUAL(session_snapshot(e.sl, rec, 1), 2);
+	CU_ASSERT_EQUAL(rec[0].id, a->s.rec.id);
+	CU_ASSERT_EQUAL(session_snapshot(e.sl, rec, 2), 2);
 	CU_ASSERT_EQUAL(rec[0].id, a->s.rec.id);
 	CU_ASSERT_EQUAL(rec[0].octets_in, 100);
 	CU_ASSERT_EQUAL(rec[0].octets_out, 7);
 	CU_ASSERT_EQUAL(rec[0].packets_in, 1);
-	CU_ASSERT_EQUAL(rec[0].state, SESSION_PENDING);
+	CU_ASSERT_EQUAL(rec[0].state, SESSION_AUTHENTICATED);
+	CU_ASSERT_STRING_EQUAL(rec[0].subject, "CN = sssonector-client");
 	CU_ASSERT_EQUAL(ntohs(((struct sockaddr_in *)&rec[0].remote)->sin_port), 1111);
+	CU_ASSERT_EQUAL(rec[1].id, b->s.rec.id);
 	CU_ASSERT_EQUAL(rec[1].drops[SESSION_DROP_SPOOFED], 1);
+	CU_ASSERT_EQUAL(atomic_load(&e.st.tun_drop[TUN_DROP_SPOOFED]), 1);
 	CU_ASSERT_EQUAL(atomic_load(&e.st.bytes_up), 100);
 	env_close(&e);
 }
