@@ -84,7 +84,7 @@ size_t tunnel_out_room(struct tsession *ts, size_t need)
 {
 	struct pbuf *q = &ts->out;
 
-	if (pbuf_space(q) < need && pbuf_pending(q) && !tunnel_flush(ts))
+	if (pbuf_space(q) < need && pbuf_pending(q) && !tunnel_flush(ts, false))
 		return 0;
 	/* a queue must hold a whole packet: always a bulk buffer */
 	if (!q->d && !pbuf_reserve_bulk(pool_of(ts), q))
@@ -161,8 +161,10 @@ static bool queue_frame(struct tsession *ts, enum frame_type type, const void *p
 }
 
 /* SSL_write what is queued into the batched I/O, and write that to the
- * socket.  Returns false once the session closed. */
-bool tunnel_flush(struct tsession *ts)
+ * socket (now, or once half a bulk buffer of records waits: the TUN
+ * reader encrypts as it goes and writes at the end of its batch).
+ * Returns false once the session closed. */
+bool tunnel_flush(struct tsession *ts, bool now)
 {
 	ts->write_blocked = ts->write_wants_read = false;
 	while (pbuf_pending(&ts->out)) {
@@ -187,6 +189,8 @@ bool tunnel_flush(struct tsession *ts)
 		session_close(&ts->s, SESSION_CLOSE_ERROR, ts->io.failed ? strerror(ts->io.err) : "tls write failed");
 		return false;
 	}
+	if (!now && tlsio_unsent(&ts->io) < BUF_BULK / 2)
+		return true;
 	tlsio_flush(&ts->io);
 	if (ts->io.failed) {
 		session_close(&ts->s, SESSION_CLOSE_ERROR, strerror(ts->io.err));
@@ -226,7 +230,7 @@ static void refuse(struct tsession *ts, const char *why, const char *detail, boo
 		log_warning("tunnel", "event=refused id=%llu peer=%s reason=%s", (unsigned long long)ts->s.rec.id,
 			    ts->s.peer, log_quote(why, q, sizeof(q)));
 	queue_frame(ts, FRAME_REFUSE, why, strlen(why));
-	tunnel_flush(ts);
+	tunnel_flush(ts, true);
 	session_close(&ts->s, SESSION_CLOSE_REFUSED, detail);
 }
 
@@ -427,11 +431,11 @@ static bool receive(struct tsession *ts)
 /* Send what is queued, read what came (it may queue answers), send those. */
 static void service(struct tsession *ts, uint32_t events)
 {
-	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts))
+	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
 		return;
 	if ((events & EPOLLIN) && !receive(ts))
 		return;
-	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts))
+	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
 		return;
 	tunnel_session_idle(ts);
 	tunnel_session_watch(ts);
@@ -470,7 +474,7 @@ static void keepalive_tick(struct loop *l, struct loop_timer *tm)
 		return;
 	}
 	queue_frame(ts, FRAME_PING, NULL, 0);
-	if (!tunnel_flush(ts))
+	if (!tunnel_flush(ts, true))
 		return; /* closed: its timers must stay cancelled */
 	tunnel_session_watch(ts);
 	loop_timer_set(l, tm, now + (uint64_t)ka * NS_PER_S);

@@ -88,12 +88,12 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 		session_count_packet(&ts->s, false);
 		atomic_fetch_add_explicit(dir == THROTTLE_UP ? &st->packets_up : &st->packets_down, 1,
 					  memory_order_relaxed);
-		if (pbuf_pending(&ts->out) >= TLS_CHUNK && !tunnel_flush(ts))
+		if (pbuf_pending(&ts->out) >= TLS_CHUNK && !tunnel_flush(ts, false))
 			continue;
 	}
 	struct tsession *ts, *next;
 	TAILQ_FOREACH_SAFE(ts, &t->up, up_link, next) {
-		if (pbuf_pending(&ts->out) && !tunnel_flush(ts))
+		if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
 			continue;
 		tunnel_session_idle(ts);
 		tunnel_session_watch(ts);

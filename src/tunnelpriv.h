@@ -99,8 +99,9 @@ static inline size_t tunnel_out_space(const struct tsession *ts)
 size_t tunnel_out_room(struct tsession *ts, size_t need);
 /* Nothing more moves now: empty buffers back to the pool. */
 void tunnel_session_idle(struct tsession *ts);
-/* SSL_write what is queued.  Returns false once the session closed. */
-bool tunnel_flush(struct tsession *ts);
+/* SSL_write what is queued; write the records to the socket now, or
+ * (now false) only once many wait.  Returns false once the session closed. */
+bool tunnel_flush(struct tsession *ts, bool now);
 /* Register what the session waits for now. */
 void tunnel_session_watch(struct tsession *ts);
 
