@@ -64,7 +64,7 @@ PEERS=${PEERS:-$top/../shared/bench/peers.sh}
 BENCH_KEEP=${BENCH_KEEP:-0}
 export BENCH_SECONDS BENCH_OMIT
 
-SECTIONS=(throughput accuracy ratechange stall stallrt apply)
+SECTIONS=(throughput connrate memory accuracy ratechange stall stallrt apply)
 ONLY=""
 while (($#)); do
 	case $1 in
@@ -261,7 +261,7 @@ median() { # median VALUES...
 # --------------------------------------------------------------------------
 # Build (no sanitizers) and PKI
 # --------------------------------------------------------------------------
-for c in iperf3 openssl ss ip; do
+for c in iperf3 openssl ss ip jq; do
 	command -v "$c" >/dev/null || { echo "$c is not installed" >&2; exit 1; }
 done
 [[ -x configure ]] || autoreconf -fi >/dev/null
@@ -304,20 +304,24 @@ conf() {
 COMMON=('monitor = { snmp_enabled = false; };' 'logging = { level = "info"; };'
 	"reload = { debounce_ms = 10; state_dir = \"$TMP/state\"; };")
 
-# fwd_server_conf FILE TLS_PORT TARGET_PORT
+# The peers are configured for AES-256-GCM; our daemons pick AES-128-GCM by
+# default, so every figure is measured both ways (like for like: this).
+AES256='tls_ciphersuites = "TLS_AES_256_GCM_SHA384";'
+
+# fwd_server_conf FILE TLS_PORT TARGET_PORT [TUNNEL_EXTRA]
 fwd_server_conf() {
 	conf "$1" 'mode = "server";' 'transport = "forward";' \
 		"tunnel = { listen = \"127.0.0.1:$2\"; cert_file = \"$PKI/server.crt\";" \
-		"  key_file = \"$PKI/server.key\"; ca_file = \"$PKI/ca.crt\"; };" \
-		"forward = { target = \"127.0.0.1:$3\"; };" 'throttle = { enabled = false; };' "${COMMON[@]}"
+		"  key_file = \"$PKI/server.key\"; ca_file = \"$PKI/ca.crt\"; max_pending = 4096; ${4:-} };" \
+		"forward = { target = \"127.0.0.1:$3\"; max_streams = 4096; };" 'throttle = { enabled = false; };' "${COMMON[@]}"
 }
 # fwd_client_conf FILE TLS_PORT LISTEN_PORT THROTTLE(true|false) UPLOAD_KBPS
 fwd_client_conf() {
 	conf "$1" 'mode = "client";' 'transport = "forward";' \
 		"tunnel = { server = \"127.0.0.1:$2\"; server_name = \"sssonector-server\";" \
 		"  cert_file = \"$PKI/client.crt\"; key_file = \"$PKI/client.key\"; ca_file = \"$PKI/ca.crt\";" \
-		"  upload_kbps = $5; };" \
-		"forward = { listen = \"127.0.0.1:$3\"; };" "throttle = { enabled = $4; };" "${COMMON[@]}"
+		"  upload_kbps = $5; max_pending = 4096; };" \
+		"forward = { listen = \"127.0.0.1:$3\"; max_streams = 4096; };" "throttle = { enabled = $4; };" "${COMMON[@]}"
 }
 
 # start_daemon NAME NS CONF -> DAEMON_PID, DAEMON_LOG (waits for event=ready)
@@ -351,14 +355,15 @@ applied_ms() {
 }
 
 # forward pair: FWD_S_PID FWD_C_PID FWD_S_LOG FWD_C_LOG, ports P_TLS P_PLAIN P_TARGET
-fwd_up() { # fwd_up THROTTLE KBPS
+fwd_up() { # fwd_up THROTTLE KBPS [SERVER_TUNNEL_EXTRA [NAME]]
+	local n=${4:-fwd}
 	read -r P_TLS P_PLAIN P_TARGET <<<"$(free_ports 3)"
-	FWD_S_CONF=$TMP/fwd-server.conf FWD_C_CONF=$TMP/fwd-client.conf
-	fwd_server_conf "$FWD_S_CONF" "$P_TLS" "$P_TARGET"
+	FWD_S_CONF=$TMP/$n-server.conf FWD_C_CONF=$TMP/$n-client.conf
+	fwd_server_conf "$FWD_S_CONF" "$P_TLS" "$P_TARGET" "${3:-}"
 	fwd_client_conf "$FWD_C_CONF" "$P_TLS" "$P_PLAIN" "$1" "$2"
-	start_daemon fwd-server "" "$FWD_S_CONF"
+	start_daemon "$n-server" "" "$FWD_S_CONF"
 	FWD_S_PID=$DAEMON_PID FWD_S_LOG=$DAEMON_LOG
-	start_daemon fwd-client "" "$FWD_C_CONF"
+	start_daemon "$n-client" "" "$FWD_C_CONF"
 	FWD_C_PID=$DAEMON_PID FWD_C_LOG=$DAEMON_LOG
 }
 # fwd_client_set THROTTLE KBPS: rewrite the client's file, wait until applied
@@ -385,20 +390,36 @@ tun_up() {
 	ip -n "$NS_A" link set tvA up
 	ip -n "$NS_B" link set tvB up
 	wait_for "the veth to pass a ping" 5 ip netns exec "$NS_B" ping -c 1 -W 1 -q "$VETH_A" >/dev/null 2>&1
-	p=$((20000 + RANDOM % 40000))
-	conf "$TMP/tun-server.conf" 'mode = "server";' 'transport = "tun";' \
-		"tunnel = { listen = \"$VETH_A:$p\"; cert_file = \"$PKI/server.crt\"; key_file = \"$PKI/server.key\"; ca_file = \"$PKI/ca.crt\"; };" \
-		"network = { interface = \"sssb0\"; address = \"$TUN_A/24\"; };" 'throttle = { enabled = false; };' "${COMMON[@]}"
+	TUN_PORT=$((20000 + RANDOM % 40000))
+	tun_server_conf ""
 	conf "$TMP/tun-client.conf" 'mode = "client";' 'transport = "tun";' \
-		"tunnel = { server = \"$VETH_A:$p\"; server_name = \"sssonector-server\"; cert_file = \"$PKI/client.crt\"; key_file = \"$PKI/client.key\"; ca_file = \"$PKI/ca.crt\"; };" \
+		"tunnel = { server = \"$VETH_A:$TUN_PORT\"; server_name = \"sssonector-server\"; cert_file = \"$PKI/client.crt\"; key_file = \"$PKI/client.key\"; ca_file = \"$PKI/ca.crt\"; };" \
 		"network = { interface = \"sssb0\"; address = \"$TUN_B/24\"; };" 'throttle = { enabled = false; };' "${COMMON[@]}"
 	start_daemon tun-server "$NS_A" "$TMP/tun-server.conf"
 	TUN_S_PID=$DAEMON_PID TUN_S_LOG=$DAEMON_LOG
+	tun_client_up
+	note "  tun: $(grep -o 'event=tun_up.*' "$TUN_C_LOG" | head -n 1); $(grep -o 'version=TLS[^ ]* cipher=[^ ]*' "$TUN_C_LOG" | head -n 1)"
+}
+tun_server_conf() { # tun_server_conf TUNNEL_EXTRA
+	conf "$TMP/tun-server.conf" 'mode = "server";' 'transport = "tun";' \
+		"tunnel = { listen = \"$VETH_A:$TUN_PORT\"; cert_file = \"$PKI/server.crt\"; key_file = \"$PKI/server.key\"; ca_file = \"$PKI/ca.crt\"; $1 };" \
+		"network = { interface = \"sssb0\"; address = \"$TUN_A/24\"; };" 'throttle = { enabled = false; };' "${COMMON[@]}"
+}
+tun_client_up() {
 	start_daemon tun-client "$NS_B" "$TMP/tun-client.conf"
 	TUN_C_PID=$DAEMON_PID TUN_C_LOG=$DAEMON_LOG
 	wait_for "event=tunnel_up" "$READY_TIMEOUT" grep -q 'event=tunnel_up' "$TUN_C_LOG"
 	wait_for "a ping across the tunnel" 5 ip netns exec "$NS_B" ping -c 1 -W 1 -q "$TUN_A" >/dev/null 2>&1
-	note "  tun: $(grep -o 'event=tun_up.*' "$TUN_C_LOG" | head -n 1); $(grep -o 'version=TLS[^ ]* cipher=[^ ]*' "$TUN_C_LOG" | head -n 1)"
+}
+# tun_suites TUNNEL_EXTRA: the server's suites changed hot (applied), the
+# client started again so that its session negotiates them
+tun_suites() {
+	local n
+	n=$(applied_count "$TUN_S_LOG")
+	tun_server_conf "$1"
+	wait_applied "$TUN_S_LOG" $((n + 1))
+	stop_pid "$TUN_C_PID"
+	tun_client_up
 }
 
 # --------------------------------------------------------------------------
@@ -425,6 +446,7 @@ iperf_run() {
 	IPERF_N[$srv]=$((IPERF_N[$srv] + 1))
 	ns_run "$ns" timeout $((secs + omit + 30)) iperf3 -c "$host" -p "$port" -t "$secs" -O "$omit" \
 		-J --connect-timeout 5000 "${IPERF_EXTRA[@]}" >"$json" 2>&1 || rc=$?
+	IPERF_JSON=$json
 	read -r IPERF_BPS IPERF_BYTES < <(awk -F: '/"sum_received"/ { f = 1 }
 		f && /"bytes"/ && b == "" { b = $2; gsub(/[^0-9.eE+-]/, "", b) }
 		f && /"bits_per_second"/ { v = $2; gsub(/[^0-9.eE+-]/, "", v); print v, b; exit }' "$json") || true
@@ -433,9 +455,16 @@ iperf_run() {
 	fi
 }
 
+# iperf_all_bytes JSON: the bytes of every interval, the omitted ones
+# included (what went through the daemons while their CPU was counted)
+iperf_all_bytes() {
+	jq '[.intervals[].sum.bytes] | add // 0' "$1" 2>/dev/null || echo 0
+}
+
 # One measured throughput run with the CPU notes.  sss_tput NAME NS HOST PORT SERVER_PORT PIDS...
+# -> also SSS_CPU_GB: CPU seconds of all PIDS per GB (10^9 bytes) moved
 sss_tput() {
-	local name=$1 ns=$2 host=$3 port=$4 srv=$5 c0 p extra="" t0 t1
+	local name=$1 ns=$2 host=$3 port=$4 srv=$5 c0 p extra="" t0 t1 ticks=0
 	shift 5
 	local -a pids=("$@") before=()
 	c0=$(cpu_ticks)
@@ -443,13 +472,17 @@ sss_tput() {
 	t0=$(date +%s%N)
 	iperf_run "$ns" "$host" "$port" "$BENCH_SECONDS" "$BENCH_OMIT" "$name-$RANDOM" "$srv"
 	t1=$(date +%s%N)
-	local i=0
+	local i=0 b
 	for p in "${pids[@]}"; do
-		extra+=$(awk -v a="${before[i]}" -v b="$(proc_ticks "$p")" -v hz="$CLK_TCK" -v dt="$(((t1 - t0) / 1000000))" \
+		b=$(proc_ticks "$p")
+		ticks=$((ticks + b - before[i]))
+		extra+=$(awk -v a="${before[i]}" -v b="$b" -v hz="$CLK_TCK" -v dt="$(((t1 - t0) / 1000000))" \
 			-v n="${PROC_NAMES[i]}" 'BEGIN { printf "; %s daemon %.0f%% of one CPU", n, 100 * (b - a) / hz / (dt / 1000) }')
 		i=$((i + 1))
 	done
 	cpu_note "$c0" "$(cpu_ticks)" "$extra"
+	SSS_CPU_GB=$(awk -v t="$ticks" -v hz="$CLK_TCK" -v b="$(iperf_all_bytes "$IPERF_JSON")" \
+		'BEGIN { if (b > 0) printf "%.3f", t / hz / (b / 1e9) }')
 }
 
 # --------------------------------------------------------------------------
@@ -479,6 +512,7 @@ profile_run() {
 	local bytes=$IPERF_BYTES bps=$IPERF_BPS
 	sleep 0.3
 	for pid in "$st_c" "$st_s" "$rec"; do stop_pid "$pid" INT; done
+	: >"$TMP/syscalls-$name"
 	for who in client server; do
 		f=$TMP/$name-$who.stat
 		[[ -s $f ]] || { echo "$name syscalls/MB $who: FAILED (no perf stat output)"; continue; }
@@ -490,6 +524,7 @@ profile_run() {
 			sort -rn | head -n 5 | awk '{ printf " %s", $2 }')
 		awk -v n="$name" -v w="$who" -v mb="$mb" -v t="${total:-0}" -v top="$top" 'BEGIN {
 			printf "%s syscalls/MB %s: %.1f (%d calls for %.0f MB of iperf3 payload; per MB:%s)\n", n, w, t / mb, t, mb, top }'
+		awk -v mb="$mb" -v t="${total:-0}" 'BEGIN { printf "%.1f\n", t / mb }' >>"$TMP/syscalls-$name"
 	done
 	note "  profile run: $(awk -v b="$bps" 'BEGIN { printf "%.2f Gbit/s", b / 1e9 }') with perf attached (not a throughput figure)"
 	[[ -s $TMP/$name.perf ]] || { echo "$name profile: FAILED (no perf data)"; return 0; }
@@ -544,56 +579,135 @@ peers_run() {
 		: >"$TMP/peers-$tag.out"
 		return 0
 	fi
-	SPAWN_GRACE=15 spawn "peers-$tag" "" timeout 600 bash "$PEERS" --only "$only"
-	wait "$SPAWNED_PID" || rc=$?
-	grep -v '^#' "$SPAWNED_LOG" >"$TMP/peers-$tag.out" || true
-	sed -n 's/^# /#   peers: /p' "$SPAWNED_LOG" | grep -v '^#   peers: versions' >&2 || true
+	# peers.sh keeps its temp dir (its iperf3 JSON: the bytes moved) and
+	# its daemons are sampled for their CPU time while it runs
+	SPAWN_GRACE=15 spawn "peers-$tag" "" env BENCH_KEEP=1 timeout 600 bash "$PEERS" --only "$only"
+	local root=$SPAWNED_PID log=$SPAWNED_LOG kept
+	tree_sampler "$root" "$TMP/peers-$tag.cpu" &
+	local sampler=$!
+	wait "$root" || rc=$?
+	wait "$sampler" 2>/dev/null || true
+	grep -v '^#' "$log" >"$TMP/peers-$tag.out" || true
+	sed -n 's/^# /#   peers: /p' "$log" | grep -v -e '^#   peers: versions' -e 'kept temp dir' >&2 || true
 	((rc == 0)) || note "peers.sh --only $only exited $rc"
+	kept=$(sed -n 's/^# kept temp dir: //p' "$log" | tail -n 1)
+	: >"$TMP/peers-$tag.cpugb"
+	if [[ -n $kept && -d $kept ]]; then
+		local sc comm ticks bytes
+		for sc in "${!PEER_COMM[@]}"; do
+			[[ -f $kept/$sc.json ]] || continue
+			comm=${PEER_COMM[$sc]}
+			ticks=$(awk -v c="$comm" '$2 == c { if ($3 > m[$1]) m[$1] = $3 } END { for (p in m) t += m[p]; print t + 0 }' "$TMP/peers-$tag.cpu")
+			bytes=$(iperf_all_bytes "$kept/$sc.json")
+			awk -v s="$sc" -v t="$ticks" -v hz="$CLK_TCK" -v b="$bytes" \
+				'BEGIN { if (b > 0 && t > 0) printf "%s %.3f\n", s, t / hz / (b / 1e9) }' >>"$TMP/peers-$tag.cpugb"
+		done
+		[[ $kept == "${TMPDIR:-/tmp}"/peers-bench.* ]] && rm -rf -- "$kept"
+	fi
+}
+# The daemons each peers.sh scenario runs (their CPU time is theirs).
+declare -A PEER_COMM=([stunnel-forward]=stunnel4 [socat-forward]=socat [haproxy-forward]=haproxy
+	[nginx-forward]=nginx [openvpn-tun]=openvpn [wireguard-go-tun]=wireguard-go)
+# tree_sampler ROOT OUT: while ROOT lives, every 0.1 s, "pid comm ticks"
+# (utime + stime, /proc/PID/stat) of each of its descendants into OUT.  A
+# process's last 0.1 s may be missed (< 2 % of a scenario's run).
+tree_sampler() {
+	local root=$1 out=$2 p c f s comm rest
+	local -a todo kids fl
+	while [[ -d /proc/$root ]]; do
+		todo=("$root")
+		while ((${#todo[@]})); do
+			p=${todo[-1]}
+			unset 'todo[-1]'
+			for f in /proc/"$p"/task/*/children; do
+				[[ -r $f ]] || continue
+				read -r -a kids <"$f" || true
+				for c in "${kids[@]}"; do
+					todo+=("$c")
+					read -r s <"/proc/$c/stat" 2>/dev/null || continue
+					comm=${s#*(} comm=${comm%%)*} rest=${s##*) }
+					read -r -a fl <<<"$rest"
+					echo "$c $comm $((fl[11] + fl[12]))"
+				done
+			done
+		done >>"$out"
+		sleep 0.1
+	done
+}
+peer_cpugb() { # peer_cpugb TAG NAME -> CPU s/GB (empty if unknown)
+	awk -v n="$2" '$1 == n { print $2 }' "$TMP/peers-$1.cpugb" 2>/dev/null
 }
 peer_value() { # peer_value TAG NAME -> Gbit/s or ratio number (empty if failed)
 	awk -v n="$2" '$1 == n ":" && $2 != "FAILED" { print $2 }' "$TMP/peers-$1.out"
 }
 
 sec_throughput() {
-	echo "# 1. throughput: iperf3 single stream, limiter off, ${BENCH_SECONDS}s (first ${BENCH_OMIT}s left out), median of $ROUNDS rounds"
+	echo "# 1. throughput: iperf3 single stream, limiter off, ${BENCH_SECONDS}s (first ${BENCH_OMIT}s left out), median of $ROUNDS rounds; ours with its default suite (AES-128-GCM) and with AES-256-GCM like every peer; CPU seconds per GB of both ends of each tunnel"
 	local r name v have_tun=1
-	fwd_up false 10000
+	local -a fwd1 fwd2
+	fwd_up false 10000 "" fwd
+	fwd1=("$FWD_C_PID" "$FWD_S_PID" "$P_PLAIN" "$P_TARGET" "$FWD_C_LOG")
+	iperf_server "" 127.0.0.1 "$P_TARGET"
+	fwd_up false 10000 "$AES256" fwd256
+	fwd2=("$FWD_C_PID" "$FWD_S_PID" "$P_PLAIN" "$P_TARGET" "$FWD_C_LOG")
 	iperf_server "" 127.0.0.1 "$P_TARGET"
 	if ((IS_ROOT)); then
 		tun_up
 		iperf_server "$NS_A" "$TUN_A" 5201
 	else
 		have_tun=0
-		note "not root: tun and OpenVPN skipped"
+		note "not root: tun, OpenVPN and wireguard-go skipped"
 	fi
-	declare -A runs=()
-	local peers_list=plain-loopback,stunnel-forward,socat-forward,openvpn-tun,veth-plain
+	declare -A runs=() cpu=()
+	local peers_list=plain-loopback,stunnel-forward,socat-forward,haproxy-forward,nginx-forward,openvpn-tun,wireguard-go-tun,veth-plain
+	PROC_NAMES=(client server)
 	for ((r = 1; r <= ROUNDS; r++)); do
 		note "round $r/$ROUNDS: peers.sh --only $peers_list"
 		peers_run "round$r" "$peers_list"
 		for name in ${peers_list//,/ }; do
 			v=$(peer_value "round$r" "$name")
 			[[ -n $v ]] && runs[$name]+="$v "
+			v=$(peer_cpugb "round$r" "$name")
+			[[ -n $v ]] && cpu[$name]+="$v "
 		done
-		note "round $r/$ROUNDS: sssonector-forward"
-		PROC_NAMES=(client server)
-		sss_tput sssonector-forward "" 127.0.0.1 "$P_PLAIN" "$P_TARGET" "$FWD_C_PID" "$FWD_S_PID"
-		runs[sssonector-forward]+=$(awk -v b="$IPERF_BPS" 'BEGIN { printf "%.2f ", b / 1e9 }')
-		((r > 1)) || note "  forward: $(grep -o 'version=TLS[^ ]* cipher=[^ ]*' "$FWD_C_LOG" | head -n 1 || true)"
+		for name in sssonector-forward sssonector-forward-aes256; do
+			note "round $r/$ROUNDS: $name"
+			local -a f=("${fwd1[@]}")
+			[[ $name == *aes256 ]] && f=("${fwd2[@]}")
+			sss_tput "$name" "" 127.0.0.1 "${f[2]}" "${f[3]}" "${f[0]}" "${f[1]}"
+			runs[$name]+=$(awk -v b="$IPERF_BPS" 'BEGIN { printf "%.2f ", b / 1e9 }')
+			[[ -n $SSS_CPU_GB ]] && cpu[$name]+="$SSS_CPU_GB "
+			((r > 1)) || note "  $name: $(grep -o 'version=TLS[^ ]* cipher=[^ ]*' "${f[4]}" | head -n 1 || true)"
+		done
 		if ((have_tun)); then
 			note "round $r/$ROUNDS: sssonector-tun"
 			sss_tput sssonector-tun "$NS_B" "$TUN_A" 5201 5201 "$TUN_C_PID" "$TUN_S_PID"
 			runs[sssonector-tun]+=$(awk -v b="$IPERF_BPS" 'BEGIN { printf "%.2f ", b / 1e9 }')
+			[[ -n $SSS_CPU_GB ]] && cpu[sssonector-tun]+="$SSS_CPU_GB "
+			note "round $r/$ROUNDS: sssonector-tun-aes256 (server suites changed hot, client reconnected)"
+			tun_suites "$AES256"
+			((r > 1)) || note "  sssonector-tun-aes256: $(grep -o 'version=TLS[^ ]* cipher=[^ ]*' "$TUN_S_LOG" | tail -n 1 || true)"
+			sss_tput sssonector-tun-aes256 "$NS_B" "$TUN_A" 5201 5201 "$TUN_C_PID" "$TUN_S_PID"
+			runs[sssonector-tun-aes256]+=$(awk -v b="$IPERF_BPS" 'BEGIN { printf "%.2f ", b / 1e9 }')
+			[[ -n $SSS_CPU_GB ]] && cpu[sssonector-tun-aes256]+="$SSS_CPU_GB "
+			tun_suites ""
 		fi
 	done
-	declare -A med=()
-	for name in plain-loopback stunnel-forward socat-forward sssonector-forward veth-plain openvpn-tun sssonector-tun; do
+	declare -A med=() cmed=()
+	for name in plain-loopback stunnel-forward socat-forward haproxy-forward nginx-forward sssonector-forward \
+		sssonector-forward-aes256 veth-plain openvpn-tun wireguard-go-tun sssonector-tun sssonector-tun-aes256; do
 		# shellcheck disable=SC2086
 		if [[ -n ${runs[$name]:-} ]] && med[$name]=$(median ${runs[$name]}); then
 			printf '%s: %.2f Gbit/s (median; runs: %s)\n' "$name" "${med[$name]}" "${runs[$name]% }"
 		else
 			echo "$name: FAILED (no run gave a result)"
 		fi
+	done
+	for name in stunnel-forward socat-forward haproxy-forward nginx-forward sssonector-forward sssonector-forward-aes256 \
+		openvpn-tun wireguard-go-tun sssonector-tun sssonector-tun-aes256; do
+		# shellcheck disable=SC2086
+		[[ -n ${cpu[$name]:-} ]] && cmed[$name]=$(median ${cpu[$name]}) &&
+			printf 'cpu-per-GB %s: %.2f CPU s/GB (both ends, /proc/PID/stat; median; runs: %s)\n' "$name" "${cmed[$name]}" "${cpu[$name]% }"
 	done
 	ratio() { # ratio A B GOAL
 		if [[ -n ${med[$1]:-} && -n ${med[$2]:-} ]]; then
@@ -612,21 +726,49 @@ sec_throughput() {
 			echo "ratio $1/$2: n/a"
 		fi
 	}
-	ratio sssonector-forward stunnel-forward 1.3
-	ratio sssonector-forward socat-forward 1.3
-	ratio sssonector-tun openvpn-tun 4
+	ratio sssonector-forward-aes256 haproxy-forward 1.5
+	ratio sssonector-forward-aes256 stunnel-forward 2
+	ratio sssonector-forward-aes256 nginx-forward ""
+	ratio sssonector-forward-aes256 socat-forward ""
+	ratio sssonector-forward haproxy-forward ""
+	ratio sssonector-forward stunnel-forward ""
+	ratio sssonector-tun sssonector-forward 0.9
+	ratio sssonector-tun-aes256 sssonector-forward-aes256 0.9
+	ratio sssonector-tun wireguard-go-tun 8
+	ratio sssonector-tun-aes256 openvpn-tun ""
 	ratio sssonector-forward plain-loopback ""
 	ratio sssonector-tun veth-plain ""
+	if [[ -n ${cmed[sssonector-forward-aes256]:-} && -n ${cmed[haproxy-forward]:-} ]]; then
+		q=$(awk -v a="${cmed[sssonector-forward-aes256]}" -v b="${cmed[haproxy-forward]}" 'BEGIN { printf "%.2f", a / b }')
+		echo "ratio cpu-per-GB sssonector-forward-aes256/haproxy-forward: $q (goal <= 1: $(goal "$q" '<=' 1)) (lower is better)"
+	else
+		echo "ratio cpu-per-GB sssonector-forward-aes256/haproxy-forward: n/a"
+	fi
+	for name in stunnel-forward nginx-forward; do
+		[[ -n ${cmed[sssonector-forward-aes256]:-} && -n ${cmed[$name]:-} ]] &&
+			echo "ratio cpu-per-GB sssonector-forward-aes256/$name: $(awk -v a="${cmed[sssonector-forward-aes256]}" -v b="${cmed[$name]}" 'BEGIN { printf "%.2f", a / b }') (lower is better)"
+	done
+	[[ -n ${cmed[sssonector-tun]:-} && -n ${cmed[wireguard-go-tun]:-} ]] &&
+		echo "ratio cpu-per-GB sssonector-tun/wireguard-go-tun: $(awk -v a="${cmed[sssonector-tun]}" -v b="${cmed[wireguard-go-tun]}" 'BEGIN { printf "%.2f", a / b }') (lower is better)"
 	note "profile runs (perf attached): forward"
-	profile_run sssonector-forward "" 127.0.0.1 "$P_PLAIN" "$P_TARGET" "$FWD_C_PID" "$FWD_S_PID"
+	profile_run sssonector-forward "" 127.0.0.1 "${fwd1[2]}" "${fwd1[3]}" "${fwd1[0]}" "${fwd1[1]}"
 	if ((have_tun)); then
 		note "profile runs (perf attached): tun"
 		profile_run sssonector-tun "$NS_B" "$TUN_A" 5201 5201 "$TUN_C_PID" "$TUN_S_PID"
+		local f_mb t_mb
+		f_mb=$(awk '{ s += $1 } END { print s + 0 }' "$TMP/syscalls-sssonector-forward" 2>/dev/null || echo 0)
+		t_mb=$(awk '{ s += $1 } END { print s + 0 }' "$TMP/syscalls-sssonector-tun" 2>/dev/null || echo 0)
+		if awk -v f="$f_mb" -v t="$t_mb" 'BEGIN { exit !(f > 0 && t > 0) }'; then
+			q=$(awk -v f="$f_mb" -v t="$t_mb" 'BEGIN { printf "%.2f", t / f }')
+			echo "ratio syscalls/MB sssonector-tun/sssonector-forward: $q (both ends: $t_mb vs $f_mb) (goal <= 2: $(goal "$q" '<=' 2))"
+		else
+			echo "ratio syscalls/MB sssonector-tun/sssonector-forward: n/a"
+		fi
 	fi
 	# no session may have been refused or dropped on the way
-	local bad logs=("$FWD_S_LOG" "$FWD_C_LOG")
+	local bad logs=("${fwd1[4]}" "${fwd2[4]}")
 	((have_tun)) && logs+=("$TUN_S_LOG" "$TUN_C_LOG")
-	bad=$(grep -h -E 'level=(error|warning)' "${logs[@]}" 2>/dev/null | head -n 3 || true)
+	bad=$(grep -h -E 'level=(error|warning)' "${logs[@]}" 2>/dev/null | grep -v 'event=privileges' | head -n 3 || true)
 	[[ -z $bad ]] || note "warnings in the daemons' logs: $bad"
 }
 
@@ -853,6 +995,10 @@ sec_apply() {
 		awk '/^apply_us/ { split($3, a, "="); printf "apply-tunnel-rt (SCHED_FIFO 20): %s (goal p99 <= 1000 us: %s)\n", $0, a[2] <= 1000 ? "ok" : "MISS" }' <<<"$out"
 	fi
 }
+
+# The sections about many connections (connrate, memory).
+# shellcheck source=bench/tunnel_scale.sh
+. "$top/bench/tunnel_scale.sh"
 
 # --------------------------------------------------------------------------
 # Main: each section in its own subshell (errexit), then everything it

@@ -7,7 +7,7 @@ SSS_PKGS=(gcc make autoconf automake libtool pkg-config
           libssl-dev openssl libconfig-dev libcunit1-dev libsnmp-dev
           libcap-ng-dev libsystemd-dev
           snmpd snmp snmptrapd smitools iproute2 procps psmisc
-          iputils-ping socat e2fsprogs util-linux mount curl
+          iputils-ping socat iperf3 jq e2fsprogs util-linux mount curl
           prometheus-snmp-exporter groff-base man-db systemd easy-rsa)
 # What the Debian package test needs on top (scripts/package-test.sh).
 SSS_PKG_TEST_PKGS=(debhelper dpkg-dev fakeroot lintian)

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "pki.h"
+#include "tlspolicy.h"
 #include "tunpkt.h"
 
 /* ---- value checks (referenced by the table) ------------------------- */
@@ -229,6 +230,21 @@ const char *cfg_check_tls_groups(const char *v)
 			return msg; /* a trailing colon */
 	}
 	return NULL;
+}
+
+/* The cipher lists: what OpenSSL accepts, entry by entry (tlspolicy.c).
+ * The message names the entry, so it lives in a per-thread buffer that
+ * the caller uses before the next check. */
+static _Thread_local char cipher_msg[400];
+
+const char *cfg_check_tls_ciphersuites(const char *v)
+{
+	return tlspolicy_ciphersuites_problem(v, cipher_msg, sizeof(cipher_msg));
+}
+
+const char *cfg_check_tls_ciphers(const char *v)
+{
+	return tlspolicy_ciphers_problem(v, cipher_msg, sizeof(cipher_msg));
 }
 
 const char *cfg_check_peer(const char *v)

@@ -108,6 +108,7 @@ struct config {
 		int handshake_timeout_ms, keepalive_s;
 		enum cfg_tls_version tls_min_version;
 		char *tls_groups;
+		char *tls_ciphersuites, *tls_ciphers;
 		int upload_kbps, download_kbps;
 	} tunnel;
 	struct {
@@ -244,6 +245,8 @@ const char *cfg_check_ifname(const char *value);
 const char *cfg_check_user(const char *value);
 const char *cfg_check_state_dir(const char *value);
 const char *cfg_check_tls_groups(const char *value);
+const char *cfg_check_tls_ciphersuites(const char *value);
+const char *cfg_check_tls_ciphers(const char *value);
 const char *cfg_check_peer(const char *entry);
 const char *cfg_cross_peers(const struct config *c, char *buf, size_t len);
 extern const size_t cfg_n_settings;

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mailbox.h"
+#include "net.h"
 #include "reload.h"
 #include "session.h"
 #include "stats.h"
@@ -285,6 +286,7 @@ static void move_listener(struct dataplane *dp, struct dpconf *c)
 			  strerror(errno));
 	dp->listen_h.fd = dp->listening->fd;
 	dp->listen_h.events = 0;
+	dp->listen_h.in_set = false;
 	dp->backoff_ms = 0;
 	loop_watch(dp->loop, &dp->listen_h, EPOLLIN);
 	log_info("dataplane", "event=listening listen=%s", dp->listening->addr);
@@ -297,6 +299,10 @@ static void install(void *owner, void *arg)
 	struct dpconf *c = arg;
 
 	move_listener(dp, c);
+	/* accepted sockets inherit the listener's keepalive: set once per
+	 * configuration instead of five system calls per connection */
+	if (c->listener && c->cfg->mode == CFG_MODE_SERVER && dp->tp->tcp_keepalive)
+		net_keepalive(c->listener->fd, c->cfg->tunnel.keepalive_s);
 	session_layer_install(dp->sl, c);
 }
 

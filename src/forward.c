@@ -13,9 +13,10 @@
  * The session layer decides who may stay (pending caps, deadlines,
  * max_clients, forward.max_streams, revocation); this file does the I/O.
  * When both ends speak FRAME_FWD_ALPN the server starts the stream with
- * its admission status, so a refused client can say why.  A stream's
- * buffers exist only once it relays (fwd_buffers), and both TLS legs have
- * TCP keepalive from tunnel.keepalive_s.  Data-plane thread only.
+ * its admission status, so a refused client can say why.  A stream holds
+ * buffers only while bytes wait in them (bufpool.h: small, bulk while it
+ * is busy, none when idle), and both TLS legs have TCP keepalive from
+ * tunnel.keepalive_s.  Data-plane thread only.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -38,15 +39,8 @@
 #include "tlsio.h"
 #include "transport.h"
 
-#define BUF_SIZE (256 * 1024)
-#define PAIR_SIZE (256 * 1024) /* ciphertext batched per read(2)/write(2) */
 #define TLS_CHUNK (64 * 1024)  /* one SSL_write: four full records */
 #define PUMP_ROUNDS 16         /* then yield to other sessions */
-
-struct buf {
-	char *d;
-	size_t r, w; /* consume from r, produce at w */
-};
 
 enum fs_state { FS_CONNECT_TLS, FS_HANDSHAKE, FS_STATUS, FS_CONNECT_TARGET, FS_RELAY };
 
@@ -62,16 +56,22 @@ struct fsession {
 	uint8_t st[FRAME_STATUS_MAX]; /* client: the status read so far */
 	size_t st_have;
 
-	struct buf to_tls, to_plain;
+	struct pbuf to_tls, to_plain;
 	bool plain_eof, tls_eof;     /* no more to read from that side */
 	bool close_notify_sent, plain_shut;
 	bool tls_broken;             /* the TLS side failed: flush to plain, then close */
+	bool truncated;              /* ... because the peer closed without close_notify */
 	bool throttled[2];           /* waiting for tokens, by enum throttle_dir */
+	/* The socket may have bytes to read: set by its epoll events, cleared
+	 * when a read finds it empty, so that a wake-up for one side does not
+	 * cost a read(2) of the other that can only say EAGAIN. */
+	bool rd_tls, rd_plain;
 };
 
 struct forward {
 	struct session_layer *sl;
 	struct loop *loop;
+	struct bufpool *pool;
 };
 
 static const struct session_ops fwd_ops;
@@ -93,56 +93,38 @@ static enum throttle_dir tls_dir(const struct fsession *f)
 	return f->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
 
-/* ---- buffers: the one place they are made and freed -------------------------- */
+/* ---- buffers: the one place they are taken and given back --------------------- */
 
-static size_t space(const struct buf *b)
-{
-	return BUF_SIZE - b->w;
-}
-
-static size_t pending(const struct buf *b)
-{
-	return b->w - b->r;
-}
-
-/* The relay's buffers and the batched TLS I/O, once the stream is admitted:
- * a pending connection costs neither.  Returns -1 on failure. */
+/* The batched TLS I/O under the SSL object, from the handshake on.  Its
+ * buffers and the relay's are taken from the pool only while bytes wait
+ * in them (bufpool.h), so a pending or idle stream holds none.  Returns -1
+ * on failure. */
 static int fwd_buffers(struct fsession *f)
 {
 	if (!f->io_attached) {
-		if (tlsio_attach(&f->io, f->s.ssl, f->tls_h.fd, PAIR_SIZE) < 0)
+		if (tlsio_attach(&f->io, f->s.ssl, f->tls_h.fd, f->fw->pool) < 0)
 			return -1;
 		f->io_attached = true;
-	}
-	if (f->state == FS_RELAY && !f->to_tls.d) {
-		f->to_tls.d = xmalloc(BUF_SIZE);
-		f->to_plain.d = xmalloc(BUF_SIZE);
 	}
 	return 0;
 }
 
 static void fwd_buffers_free(struct fsession *f)
 {
-	free(f->to_tls.d);
-	free(f->to_plain.d);
-	f->to_tls.d = f->to_plain.d = NULL;
+	pbuf_release(f->fw->pool, &f->to_tls);
+	pbuf_release(f->fw->pool, &f->to_plain);
 	if (f->io_attached)
 		tlsio_free(&f->io);
 	f->io_attached = false;
 }
 
-/* After consuming: start again at the front when empty, or move the rest
- * there when the tail is short (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER lets a
- * pending SSL_write see its bytes move). */
-static void buf_compact(struct buf *b)
+/* Nothing more moves now: the empty buffers go back to the pool. */
+static void fwd_buffers_idle(struct fsession *f)
 {
-	if (b->r == b->w) {
-		b->r = b->w = 0;
-	} else if (b->r > BUF_SIZE / 2) {
-		memmove(b->d, b->d + b->r, b->w - b->r);
-		b->w -= b->r;
-		b->r = 0;
-	}
+	pbuf_settle(f->fw->pool, &f->to_tls);
+	pbuf_settle(f->fw->pool, &f->to_plain);
+	if (f->io_attached)
+		tlsio_idle(&f->io);
 }
 
 /* ---- the session's ops ------------------------------------------------------------- */
@@ -159,13 +141,14 @@ static void fwd_release(struct session *s)
 		if (SSL_shutdown(s->ssl) >= 0)
 			tlsio_flush(&f->io);
 	}
+	/* closing takes the fds out of the epoll set: no system call for that */
 	if (f->tls_h.fd >= 0) {
-		loop_watch(l, &f->tls_h, 0);
+		loop_forget(l, &f->tls_h);
 		close(f->tls_h.fd);
 		f->tls_h.fd = -1;
 	}
 	if (f->plain_h.fd >= 0) {
-		loop_watch(l, &f->plain_h, 0);
+		loop_forget(l, &f->plain_h);
 		close(f->plain_h.fd);
 		f->plain_h.fd = -1;
 	}
@@ -185,13 +168,29 @@ static void fwd_free(struct session *s)
  * more can be sent to the peer. */
 static void tls_broke(struct fsession *f)
 {
-	if (session_log_allowed(f->s.sl, "tls_error", "relay"))
-		tls_log_errors("relay", f->s.peer);
-	else
+	unsigned long e = ERR_peek_error();
+
+	if (f->io.eof && ERR_GET_LIB(e) == ERR_LIB_SSL && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		/* The peer closed its connection without a close_notify: many
+		 * clients do, and nothing was lost that it sent.  Its
+		 * session_close line says so; it is no TLS error. */
 		ERR_clear_error();
+		f->truncated = true;
+	} else if (session_log_allowed(f->s.sl, "tls_error", "relay")) {
+		tls_log_errors("relay", f->s.peer);
+	} else {
+		ERR_clear_error();
+	}
 	f->tls_eof = f->tls_broken = true;
 	f->close_notify_sent = true;
-	f->to_tls.r = f->to_tls.w = 0;
+	pbuf_release(f->fw->pool, &f->to_tls);
+}
+
+/* Whether SSL_read may have something to say: records (or the end of the
+ * socket) are buffered, or the socket failed. */
+static bool tls_readable(const struct fsession *f)
+{
+	return pbuf_pending(&f->io.in) || SSL_has_pending(f->s.ssl) || f->io.eof || f->io.failed;
 }
 
 /* Read TLS into to_plain while there is room and tokens; true on progress. */
@@ -200,8 +199,10 @@ static bool pump_from_tls(struct fsession *f)
 	struct session_layer *sl = f->s.sl;
 	bool progress = false;
 
-	while (!f->tls_eof && space(&f->to_plain) && !f->throttled[tls_dir(f)]) {
-		size_t want = session_allow(sl, tls_dir(f), space(&f->to_plain));
+	while (!f->tls_eof && pbuf_room(&f->to_plain) && !f->throttled[tls_dir(f)] && tls_readable(f)) {
+		if (!pbuf_reserve(f->fw->pool, &f->to_plain))
+			break; /* out of memory: try again later */
+		size_t want = session_allow(sl, tls_dir(f), pbuf_space(&f->to_plain));
 		if (!want) {
 			f->throttled[tls_dir(f)] = true;
 			session_wait_tokens(&f->s);
@@ -210,6 +211,7 @@ static bool pump_from_tls(struct fsession *f)
 		int n = SSL_read(f->s.ssl, f->to_plain.d + f->to_plain.w, (int)want);
 		if (n > 0) {
 			f->to_plain.w += (size_t)n;
+			pbuf_produced(f->fw->pool, &f->to_plain, want, (size_t)n);
 			session_consume(sl, &f->s, tls_dir(f), (size_t)n);
 			progress = true;
 			continue;
@@ -232,12 +234,11 @@ static bool pump_to_tls(struct fsession *f)
 {
 	bool progress = false;
 
-	while (pending(&f->to_tls) && !f->close_notify_sent) {
-		size_t len = pending(&f->to_tls) < TLS_CHUNK ? pending(&f->to_tls) : TLS_CHUNK;
+	while (pbuf_pending(&f->to_tls) && !f->close_notify_sent) {
+		size_t len = pbuf_pending(&f->to_tls) < TLS_CHUNK ? pbuf_pending(&f->to_tls) : TLS_CHUNK;
 		int n = SSL_write(f->s.ssl, f->to_tls.d + f->to_tls.r, (int)len);
 		if (n > 0) {
-			f->to_tls.r += (size_t)n;
-			buf_compact(&f->to_tls);
+			pbuf_consumed(&f->to_tls, (size_t)n);
 			progress = true;
 			continue;
 		}
@@ -250,7 +251,7 @@ static bool pump_to_tls(struct fsession *f)
 		}
 		break;
 	}
-	if (f->plain_eof && !pending(&f->to_tls) && !f->close_notify_sent) {
+	if (f->plain_eof && !pbuf_pending(&f->to_tls) && !f->close_notify_sent) {
 		/* 0 or 1: our close_notify is queued either way */
 		if (SSL_shutdown(f->s.ssl) >= 0) {
 			f->close_notify_sent = true;
@@ -276,20 +277,26 @@ static bool relay(struct fsession *f)
 	while (progress && rounds++ < PUMP_ROUNDS) {
 		progress = false;
 
-		if (!f->tls_eof && tlsio_fill(&f->io))
-			progress = true;
+		if (!f->tls_eof && f->rd_tls) {
+			if (tlsio_fill(&f->io))
+				progress = true;
+			f->rd_tls = !f->io.dry;
+		}
 		progress |= pump_from_tls(f);
 
 		/* plain -> to_tls */
-		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)]) {
-			size_t want = session_allow(sl, plain_dir(f), space(&f->to_tls));
+		if (!f->plain_eof && f->rd_plain && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)] &&
+		    pbuf_reserve(f->fw->pool, &f->to_tls)) {
+			size_t want = session_allow(sl, plain_dir(f), pbuf_space(&f->to_tls));
 			if (!want) {
 				f->throttled[plain_dir(f)] = true;
 				session_wait_tokens(&f->s);
 			} else {
 				ssize_t n = read(f->plain_h.fd, f->to_tls.d + f->to_tls.w, want);
+				f->rd_plain = n > 0 && (size_t)n == want;
 				if (n > 0) {
 					f->to_tls.w += (size_t)n;
+					pbuf_produced(f->fw->pool, &f->to_tls, want, (size_t)n);
 					session_consume(sl, &f->s, plain_dir(f), (size_t)n);
 					progress = true;
 				} else if (n == 0) {
@@ -305,18 +312,17 @@ static bool relay(struct fsession *f)
 		progress |= pump_to_tls(f);
 
 		/* to_plain -> plain */
-		if (pending(&f->to_plain)) {
-			ssize_t n = write(f->plain_h.fd, f->to_plain.d + f->to_plain.r, pending(&f->to_plain));
+		if (pbuf_pending(&f->to_plain)) {
+			ssize_t n = write(f->plain_h.fd, f->to_plain.d + f->to_plain.r, pbuf_pending(&f->to_plain));
 			if (n > 0) {
-				f->to_plain.r += (size_t)n;
-				buf_compact(&f->to_plain);
+				pbuf_consumed(&f->to_plain, (size_t)n);
 				progress = true;
 			} else if (n < 0 && errno != EAGAIN && errno != EINTR) {
 				session_close(&f->s, SESSION_CLOSE_ERROR, strerror(errno));
 				return false;
 			}
 		}
-		if (f->tls_eof && !pending(&f->to_plain) && !f->plain_shut) {
+		if (f->tls_eof && !pbuf_pending(&f->to_plain) && !f->plain_shut) {
 			shutdown(f->plain_h.fd, SHUT_WR);
 			f->plain_shut = true;
 			progress = true;
@@ -327,17 +333,19 @@ static bool relay(struct fsession *f)
 		session_touch(&f->s);
 	if (f->close_notify_sent && f->tls_eof && f->plain_shut &&
 	    (f->tls_broken || !tlsio_unsent(&f->io))) {
-		bool lost = f->tls_broken;
+		bool lost = f->tls_broken && !f->truncated;
 		int err = f->io.err;
 		session_close(&f->s,
 			      lost && (err == ETIMEDOUT || err == EHOSTUNREACH) ? SESSION_CLOSE_KEEPALIVE
 			      : lost ? SESSION_CLOSE_ERROR : SESSION_CLOSE_DONE,
-			      lost ? (err ? strerror(err) : "tls connection lost") : "done");
+			      lost ? (err ? strerror(err) : "tls connection lost")
+			      : f->truncated ? "peer closed without close_notify" : "done");
 		return false;
 	}
-	/* Out of rounds with work left: come back after the other sessions. */
+	/* Out of rounds with work left: come back on the next pass, after the
+	 * other sessions (a timer due at 0 would run again in this pass). */
 	if (progress)
-		loop_timer_set(f->fw->loop, &f->soon, 0);
+		loop_timer_set(f->fw->loop, &f->soon, loop_now_ns(f->fw->loop));
 	return true;
 }
 
@@ -348,11 +356,11 @@ static void session_watch(struct fsession *f)
 	uint32_t tls = 0, plain = 0;
 
 	if (f->state == FS_RELAY) {
-		if (!f->plain_eof && space(&f->to_tls) && !f->throttled[plain_dir(f)])
+		if (!f->plain_eof && pbuf_room(&f->to_tls) && !f->throttled[plain_dir(f)])
 			plain |= EPOLLIN;
-		if (pending(&f->to_plain))
+		if (pbuf_pending(&f->to_plain))
 			plain |= EPOLLOUT;
-		if (!f->tls_eof && !f->io.eof && tlsio_room(&f->io) && space(&f->to_plain) &&
+		if (!f->tls_eof && !f->io.eof && tlsio_room(&f->io) && pbuf_room(&f->to_plain) &&
 		    !f->throttled[tls_dir(f)])
 			tls |= EPOLLIN;
 		if (!f->tls_broken && tlsio_unsent(&f->io))
@@ -365,8 +373,10 @@ static void session_watch(struct fsession *f)
 
 static void pump(struct fsession *f)
 {
-	if (relay(f))
-		session_watch(f);
+	if (!relay(f))
+		return;
+	fwd_buffers_idle(f);
+	session_watch(f);
 }
 
 static void fwd_unthrottled(struct session *s)
@@ -374,6 +384,7 @@ static void fwd_unthrottled(struct session *s)
 	struct fsession *f = container_of(s, struct fsession, s);
 
 	f->throttled[THROTTLE_UP] = f->throttled[THROTTLE_DOWN] = false;
+	f->rd_tls = f->rd_plain = true;
 	if (f->state == FS_RELAY)
 		pump(f);
 }
@@ -385,16 +396,19 @@ static void start_relay(struct fsession *f)
 	uint8_t st[FRAME_STATUS_MAX];
 
 	f->state = FS_RELAY;
-	if (fwd_buffers(f) < 0) {
-		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
-		return;
-	}
+	/* a busy stream keeps OpenSSL's record buffers (tlsio_idle drops them) */
+	SSL_clear_mode(f->s.ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (f->server && f->status) {
 		ssize_t n = frame_status_encode(st, sizeof(st), NULL);
+		if (n < 0 || !pbuf_reserve(f->fw->pool, &f->to_tls)) {
+			session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
+			return;
+		}
 		memcpy(f->to_tls.d, st, (size_t)n);
 		f->to_tls.w = (size_t)n;
 	}
 	session_set_idle(&f->s, cur(f->fw)->cfg->forward.idle_timeout_s);
+	f->rd_tls = f->rd_plain = true;
 	pump(f);
 }
 
@@ -493,10 +507,6 @@ static void fwd_handshake_done(struct session *s)
 	if (session_authenticated(&f->s) < 0)
 		return;
 	f->status = tls_status_negotiated(f->s.ssl);
-	if (fwd_buffers(f) < 0) {
-		session_close(&f->s, SESSION_CLOSE_ERROR, "out of memory");
-		return;
-	}
 	if (!f->server && f->status) {
 		f->state = FS_STATUS;
 		read_status(f);
@@ -505,13 +515,16 @@ static void fwd_handshake_done(struct session *s)
 	establish(f);
 }
 
+/* The TLS session, its handshake through the batched I/O as well (one
+ * read(2) for the peer's flight, one write(2) for ours). */
 static bool tls_begin(struct fsession *f)
 {
-	f->s.ssl = tls_session_new(f->s.conf->tls, f->tls_h.fd);
-	if (!f->s.ssl) {
+	f->s.ssl = tls_session_new(f->s.conf->tls, -1);
+	if (!f->s.ssl || fwd_buffers(f) < 0) {
 		session_close(&f->s, SESSION_CLOSE_ERROR, "cannot create a TLS session");
 		return false;
 	}
+	f->s.io = &f->io;
 	f->state = FS_HANDSHAKE;
 	session_want_handshake(&f->s);
 	return true;
@@ -546,6 +559,8 @@ static void on_tls(struct loop *l, struct loop_handler *h, uint32_t events)
 	case FS_CONNECT_TARGET:
 		return;
 	case FS_RELAY:
+		if (events & ~(uint32_t)EPOLLOUT)
+			f->rd_tls = true;
 		pump(f);
 		return;
 	}
@@ -571,16 +586,21 @@ static void on_plain(struct loop *l, struct loop_handler *h, uint32_t events)
 		start_relay(f);
 		return;
 	}
-	if (f->state == FS_RELAY)
+	if (f->state == FS_RELAY) {
+		if (events & ~(uint32_t)EPOLLOUT)
+			f->rd_plain = true;
 		pump(f);
+	}
 }
 
 static void on_soon(struct loop *l, struct loop_timer *t)
 {
 	struct fsession *f = container_of(t, struct fsession, soon);
 
-	if (f->s.state != SESSION_CLOSED && f->state == FS_RELAY)
+	if (f->s.state != SESSION_CLOSED && f->state == FS_RELAY) {
+		f->rd_tls = f->rd_plain = true;
 		pump(f);
+	}
 }
 
 static struct fsession *fsession_new(struct forward *fw, const struct sockaddr *peer, socklen_t len)
@@ -603,10 +623,10 @@ static void fwd_accept(void *t, int fd, const struct sockaddr *peer, socklen_t l
 	struct dpconf *c = cur(fw);
 	int ka = c->cfg->tunnel.keepalive_s;
 
-	net_tune(fd);
+	/* TCP_NODELAY and (a server's) keepalive come with the accepted
+	 * socket from the listener (net.h) */
 	struct fsession *f = fsession_new(fw, peer, len);
 	if (f->server) {
-		net_keepalive(fd, ka);
 		f->tls_h.fd = fd;
 		tls_begin(f);
 		return;
@@ -644,6 +664,7 @@ static void *fwd_create(struct session_layer *sl)
 
 	fw->sl = sl;
 	fw->loop = session_layer_loop(sl);
+	fw->pool = session_layer_pool(sl);
 	return fw;
 }
 
@@ -669,6 +690,7 @@ static void fwd_destroy(void *t)
 
 const struct transport forward_transport = {
 	.name = "forward",
+	.tcp_keepalive = true,
 	.create = fwd_create,
 	.start = fwd_start,
 	.accept = fwd_accept,

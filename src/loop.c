@@ -117,13 +117,23 @@ void loop_watch(struct loop *l, struct loop_handler *h, uint32_t events)
 
 	if (events == h->events)
 		return;
-	if (!events)
+	if (!events) {
 		epoll_ctl(l->epfd, EPOLL_CTL_DEL, h->fd, NULL);
-	else if (!h->events)
+		h->in_set = false;
+	} else if (!h->in_set) {
 		epoll_ctl(l->epfd, EPOLL_CTL_ADD, h->fd, &ev);
-	else
+		h->in_set = true;
+	} else {
 		epoll_ctl(l->epfd, EPOLL_CTL_MOD, h->fd, &ev);
+	}
 	h->events = events;
+}
+
+void loop_forget(struct loop *l, struct loop_handler *h)
+{
+	(void)l;
+	h->events = 0;
+	h->in_set = false;
 }
 
 /* ---- timers ------------------------------------------------------------ */
@@ -329,6 +339,8 @@ int loop_run_once(struct loop *l, int max_wait_ms)
 	}
 	for (int i = 0; i < n; i++) {
 		struct loop_handler *h = evs[i].data.ptr;
+		if (h->events & EPOLLONESHOT)
+			h->events = 0; /* disarmed by the kernel, still in the set */
 		if (l->before)
 			l->before();
 		h->fn(l, h, evs[i].events);

@@ -31,7 +31,8 @@ struct mailbox;
 struct loop_handler {
 	void (*fn)(struct loop *l, struct loop_handler *h, uint32_t events);
 	int fd;
-	uint32_t events; /* registered now (0: not in the epoll set) */
+	uint32_t events; /* armed now (0: none) */
+	bool in_set;     /* in the epoll set (possibly disarmed: EPOLLONESHOT) */
 };
 
 /* A timer: fn runs once when_ns has passed (loop_now_ns clock). */
@@ -56,8 +57,15 @@ struct loop *loop_new(void);
  * timers or jobs: their owners do). */
 void loop_free(struct loop *l);
 
-/* Register, change or remove (events 0) an fd's interest. */
+/* Register, change or remove (events 0) an fd's interest.  With
+ * EPOLLONESHOT the interest ends when the event is delivered (one system
+ * call to arm again, none to disarm): a handler that hands its work to a
+ * job and must not be called meanwhile uses it. */
 void loop_watch(struct loop *l, struct loop_handler *h, uint32_t events);
+/* h's fd is about to be closed, which takes it out of the epoll set:
+ * forget its registration without a system call.  (Only for an fd that
+ * has no duplicate.) */
+void loop_forget(struct loop *l, struct loop_handler *h);
 
 void loop_timer_set(struct loop *l, struct loop_timer *t, uint64_t when_ns);
 void loop_timer_cancel(struct loop *l, struct loop_timer *t);

@@ -42,6 +42,8 @@ int net_listen(const char *hostport, char *err, size_t errlen)
 	if (lookup(hostport, AI_PASSIVE, &res, err, errlen) < 0)
 		return -1;
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd >= 0)
+		net_tune(fd); /* accepted sockets inherit it: no system call per connection */
 	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
 	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, SOMAXCONN) < 0) {
 		snprintf(err, errlen, "%s", strerror(errno));
@@ -122,8 +124,11 @@ void net_keepalive(int fd, int idle_s)
 	int one = 1, cnt = 3;
 	unsigned int user_ms = (unsigned int)idle_s * 1000u * (1u + (unsigned int)cnt);
 
-	if (idle_s <= 0)
+	if (idle_s <= 0) {
+		int zero = 0;
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &zero, sizeof(zero));
 		return;
+	}
 	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle_s, sizeof(idle_s));
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &idle_s, sizeof(idle_s));

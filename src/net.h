@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* A listening TCP socket (non-blocking, close-on-exec, SO_REUSEADDR), or
- * -1 with the reason in err. */
+/* A listening TCP socket (non-blocking, close-on-exec, SO_REUSEADDR,
+ * TCP_NODELAY, which accepted sockets inherit, as they inherit
+ * net_keepalive's options), or -1 with the reason in err. */
 int net_listen(const char *hostport, char *err, size_t errlen);
 /* The first address of hostport, or -1 with the reason in err. */
 int net_resolve(const char *hostport, struct sockaddr_storage *ss, socklen_t *len, char *err,
@@ -28,7 +29,8 @@ void net_tune(int fd);
 /* TCP keepalive on a tunnel socket: probes after idle_s of silence, every
  * idle_s, 3 of them; and unacknowledged data given up after the same
  * total (TCP_USER_TIMEOUT), so that a peer that vanished is noticed
- * whether the connection was idle or sending.  idle_s 0: leave it off. */
+ * whether the connection was idle or sending.  idle_s 0: off.  On a
+ * listening socket: for every connection it accepts from then on. */
 void net_keepalive(int fd, int idle_s);
 
 #endif

@@ -24,6 +24,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "bufpool.h"
 #include "config.h"
 #include "dpconf.h"
 #include "log.h"
@@ -32,6 +33,7 @@
 #include "stats.h"
 #include "throttle.h"
 #include "tls.h"
+#include "tlsio.h"
 
 static const char *const close_names[SESSION_CLOSE_N] = {
 	[SESSION_CLOSE_DONE] = "closed",
@@ -59,6 +61,23 @@ static void log_flush(struct loop *l, struct loop_timer *t)
 	struct session_layer *sl = container_of(t, struct session_layer, log_timer);
 
 	ratelog_flush(&sl->log, "session");
+}
+
+/* Closes happened a while ago: what they left in the pool and in malloc's
+ * free lists goes back to the system. */
+static void trim(struct loop *l, struct loop_timer *t)
+{
+	struct session_layer *sl = container_of(t, struct session_layer, trim_timer);
+
+	bufpool_trim(sl->pool);
+}
+
+/* A session left the pending stage: its handshake's buffers are free now,
+ * and what a burst leaves goes back a few seconds later. */
+static void trim_soon(struct session_layer *sl)
+{
+	if (!loop_timer_armed(&sl->trim_timer))
+		loop_timer_set(sl->loop, &sl->trim_timer, loop_now_ns(sl->loop) + TRIM_AFTER_NS);
 }
 
 bool session_log_allowed(struct session_layer *sl, const char *event, const char *reason)
@@ -209,6 +228,8 @@ struct session_layer *session_layer_new(struct loop *l, struct tunnel_stats *sta
 	throttle_init(&sl->throttle, l, stats);
 	sl->log_timer.fn = log_flush;
 	ratelog_init(&sl->log, LOG_INTERVAL_NS, LOG_BURST);
+	sl->pool = bufpool_new(BULK_BUDGET);
+	sl->trim_timer.fn = trim;
 	return sl;
 }
 
@@ -218,8 +239,10 @@ void session_layer_free(struct session_layer *sl)
 		return;
 	throttle_stop(&sl->throttle);
 	loop_timer_cancel(sl->loop, &sl->log_timer);
+	loop_timer_cancel(sl->loop, &sl->trim_timer);
 	ratelog_flush(&sl->log, "session");
 	dpconf_unref(sl->conf);
+	bufpool_free(sl->pool);
 	free(sl);
 }
 
@@ -250,6 +273,11 @@ struct loop *session_layer_loop(const struct session_layer *sl)
 struct tunnel_stats *session_layer_stats(const struct session_layer *sl)
 {
 	return sl->stats;
+}
+
+struct bufpool *session_layer_pool(const struct session_layer *sl)
+{
+	return sl->pool;
 }
 
 size_t session_count(const struct session_layer *sl, enum session_state state)
@@ -312,14 +340,21 @@ static void on_hs_job(struct loop *l, struct loop_job *j)
 
 	if (s->state == SESSION_CLOSED)
 		return;
+	if (s->io)
+		tlsio_fill(s->io);
 	int r = SSL_do_handshake(s->ssl);
+	if (s->io)
+		tlsio_flush(s->io);
 	if (r == 1) {
 		s->ops->handshake_done(s);
 		return;
 	}
 	int e = SSL_get_error(s->ssl, r);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		loop_watch(l, s->tls_h, e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT);
+	if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && !(s->io && s->io->failed)) {
+		uint32_t ev = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
+		if (s->io)
+			ev = EPOLLIN | (tlsio_unsent(s->io) ? EPOLLOUT : 0);
+		loop_watch(l, s->tls_h, ev | EPOLLONESHOT);
 		return;
 	}
 	session_handshake_failed(s, e == SSL_ERROR_SYSCALL || e == SSL_ERROR_ZERO_RETURN
@@ -423,7 +458,8 @@ void session_want_handshake(struct session *s)
 {
 	if (s->state == SESSION_CLOSED)
 		return;
-	/* the step runs as a job, after the pass's established traffic */
+	/* the step runs as a job, after the pass's established traffic (an
+	 * EPOLLONESHOT interest that fired is disarmed already) */
 	loop_watch(s->sl->loop, s->tls_h, 0);
 	loop_job_queue(s->sl->loop, &s->hs_job);
 }
@@ -519,6 +555,7 @@ int session_establish(struct session *s, const char **why)
 	STAT_SUB(sl, sessions_pending, 1);
 	session_set_state(s, SESSION_ESTABLISHED);
 	loop_timer_cancel(sl->loop, &s->deadline);
+	trim_soon(sl);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	s->rec.established_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 	STAT_ADD(sl, sessions_active, 1);
@@ -579,6 +616,7 @@ void session_close(struct session *s, enum session_close why, const char *detail
 	dpconf_unref(s->conf);
 	s->conf = NULL;
 	loop_defer(sl->loop, free_session, s);
+	trim_soon(sl);
 }
 
 void session_close_all(struct session_layer *sl, enum session_close why, const char *detail)

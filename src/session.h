@@ -51,6 +51,7 @@
 struct config;
 struct dpconf;
 struct tls_ctx;
+struct tlsio;
 struct tunnel_stats;
 struct session_layer;
 struct session_source;
@@ -152,6 +153,7 @@ struct session {
 	bool inbound;             /* accepted (counted per source), not dialled */
 	SSL *ssl;                 /* the transport's; read for the identity checks */
 	struct loop_handler *tls_h; /* the transport's handler of the TLS socket */
+	struct tlsio *io;         /* the transport's batched I/O under ssl, or NULL: ssl on the socket */
 	char peer[80];            /* "addr:port" for the log */
 	char key[160];            /* who the peer is, for max_clients ("name" or subject) */
 	struct session_record rec;
@@ -184,6 +186,10 @@ void session_layer_install(struct session_layer *sl, struct dpconf *c);
 struct dpconf *session_layer_conf(const struct session_layer *sl);
 struct loop *session_layer_loop(const struct session_layer *sl);
 struct tunnel_stats *session_layer_stats(const struct session_layer *sl);
+/* The buffers of the layer's sessions (bufpool.h).  What a burst of
+ * sessions leaves behind is given back to the system a few seconds after
+ * the closes (bufpool_trim). */
+struct bufpool *session_layer_pool(const struct session_layer *sl);
 /* Called after the sessions' own unthrottled(): something else waiting for
  * tokens (the tun device) may read again. */
 void session_layer_on_unthrottled(struct session_layer *sl, void (*fn)(void *ctx), void *ctx);
@@ -212,11 +218,12 @@ void session_start(struct session_layer *sl, struct session *s, const struct ses
 
 /*
  * Run a step of s's TLS handshake (s->ssl) as a job of a coming pass,
- * under the loop's budget.  A step that needs the socket registers
- * s->tls_h for it; the transport's handler then calls this again (it
- * also takes the handler out of the loop meanwhile).  When the handshake
- * completes, ops->handshake_done(s); when it fails, s is closed
- * (session_handshake_failed).
+ * under the loop's budget.  A step that needs the socket arms s->tls_h
+ * for it, once (EPOLLONESHOT: no events while the job waits); the
+ * transport's handler then calls this again.  With s->io the step reads
+ * what the socket has first and writes its flight in one write(2) after.
+ * When the handshake completes, ops->handshake_done(s); when it fails, s
+ * is closed (session_handshake_failed).
  */
 void session_want_handshake(struct session *s);
 

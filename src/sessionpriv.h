@@ -21,6 +21,8 @@
 #define NS_PER_MS 1000000ull
 #define NS_PER_S 1000000000ull
 #define SILENT_GRACE_NS NS_PER_S /* a source's silent connection is spared this long */
+#define TRIM_AFTER_NS (5 * NS_PER_S) /* memory goes back this long after a burst */
+#define BULK_BUDGET (32u * 1024 * 1024) /* bulk buffers lent out at once */
 
 /* The pending sessions of one source address. */
 struct session_source {
@@ -52,6 +54,8 @@ struct session_layer {
 	struct loop_timer log_timer;
 	struct ratelog log;
 	struct session_events ev;
+	struct bufpool *pool;
+	struct loop_timer trim_timer;
 };
 
 static inline const struct config *running(const struct session_layer *sl)

@@ -132,6 +132,17 @@ const struct cfg_setting cfg_settings[] = {
 	{ .key = "tunnel.tls_groups", .type = CFG_T_STRING, .offset = AT(tunnel.tls_groups),
 	  .def = "\"X25519:P-256:P-384\"", .check = cfg_check_tls_groups, .components = CFG_C_TLS,
 	  .doc = "key-exchange groups offered and accepted, in order of preference" },
+	{ .key = "tunnel.tls_ciphersuites", .type = CFG_T_STRING, .offset = AT(tunnel.tls_ciphersuites),
+	  .def = "\"TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256\"",
+	  .check = cfg_check_tls_ciphersuites, .components = CFG_C_TLS,
+	  .doc = "TLS 1.3 cipher suites offered and accepted, the server's order deciding; new handshakes "
+		 "use a change, open sessions keep theirs" },
+	{ .key = "tunnel.tls_ciphers", .type = CFG_T_STRING, .offset = AT(tunnel.tls_ciphers),
+	  .def = "\"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+		 "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305\"",
+	  .check = cfg_check_tls_ciphers, .components = CFG_C_TLS,
+	  .doc = "TLS 1.2 ciphers (with tls_min_version = \"1.2\"), the server's order deciding; ECDHE with "
+		 "AEAD only" },
 	{ .key = "tunnel.upload_kbps", .type = CFG_T_INT, .offset = AT(tunnel.upload_kbps),
 	  .min = 8, .max = 100000000, .def = "10000", .flags = CFG_F_SNMP_WRITABLE,
 	  .components = CFG_C_DATAPLANE,
@@ -578,6 +589,10 @@ static void schema_range(const struct cfg_setting *s, FILE *out)
 			fputs("`/path`, `unix:/path` or `tcp:host:port`", out);
 		else if (s->check == cfg_check_tls_groups)
 			fputs("`X25519`, `X448`, `P-256`, `P-384`, `P-521`, joined by `:`", out);
+		else if (s->check == cfg_check_tls_ciphersuites)
+			fputs("TLS 1.3 suite names (`TLS_AES_256_GCM_SHA384`...) that OpenSSL has, joined by `:`", out);
+		else if (s->check == cfg_check_tls_ciphers)
+			fputs("OpenSSL TLS 1.2 cipher names or aliases, ECDHE and AEAD only, joined by `:`", out);
 		else if (s->check == cfg_check_user)
 			fputs("a user name", out);
 		else if (s->check == cfg_check_state_dir)
@@ -661,10 +676,12 @@ void cfg_print_schema(FILE *out)
 		free(range);
 		free(doc);
 	}
+	fputs(".ad b\n", out);
 }
 
 /* Markdown cell text as roff: `code` and **strong** in bold, roff's
- * special characters escaped. */
+ * special characters escaped; a colon inside a word may end a line (a
+ * long colon-separated list is one word otherwise). */
 static void roff_text(FILE *out, const char *md)
 {
 	bool bold = false;
@@ -679,6 +696,8 @@ static void roff_text(FILE *out, const char *md)
 			fputs("\\e", out);
 		} else if (*p == '-') {
 			fputs("\\-", out);
+		} else if (*p == ':' && p[1] && p[1] != ' ' && p > md && p[-1] != ' ') {
+			fputs(":\\:", out);
 		} else if (!strncmp(p, "\u2014", 3)) {
 			fputs("\\(em", out);
 			p += 2;
@@ -692,6 +711,8 @@ static void roff_text(FILE *out, const char *md)
 
 void cfg_print_schema_man(FILE *out)
 {
+	/* ragged right: a value list has few places to break a line */
+	fputs(".ad l\n", out);
 	for (size_t i = 0; i < cfg_n_settings; i++) {
 		const struct cfg_setting *s = &cfg_settings[i];
 		char *type, *def, *range, *doc;
@@ -715,5 +736,6 @@ void cfg_print_schema_man(FILE *out)
 		free(range);
 		free(doc);
 	}
+	fputs(".ad b\n", out);
 }
 

@@ -35,13 +35,6 @@
 
 #define BIT(i) (UINT64_C(1) << (i))
 
-/* TLS 1.2: forward secrecy and AEAD only.  TLS 1.3: AES-128-GCM first,
- * the cheapest with AES-NI (both ends are ours, so the client's order
- * decides among equals). */
-static const char cipher_list_12[] = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-				     "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-				     "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-static const char ciphersuites_13[] = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 static const char refused_reason[] = "peer certificate not in tunnel.allowed_peers";
 /* Signatures a handshake may use: no SHA-1, no SHA-224, no DSA.  PKCS#1
  * v1.5 stays for TLS 1.2 and certificate chains (TLS 1.3 refuses it in the
@@ -439,8 +432,15 @@ static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, 
 		ctx_err(c, errs, "tunnel.tls_min_version", NULL, "TLS version not supported by OpenSSL");
 		return false;
 	}
-	if (SSL_CTX_set_cipher_list(ctx, cipher_list_12) != 1 || SSL_CTX_set_ciphersuites(ctx, ciphersuites_13) != 1) {
-		ctx_err(c, errs, "tunnel.tls_min_version", NULL, "cipher suites not supported by OpenSSL");
+	/* The lists were checked entry by entry when loaded (tlspolicy.c):
+	 * forward secrecy and AEAD only. */
+	if (SSL_CTX_set_ciphersuites(ctx, c->tunnel.tls_ciphersuites) != 1) {
+		ctx_err(c, errs, "tunnel.tls_ciphersuites", c->tunnel.tls_ciphersuites,
+			"cipher suites not supported by OpenSSL");
+		return false;
+	}
+	if (SSL_CTX_set_cipher_list(ctx, c->tunnel.tls_ciphers) != 1) {
+		ctx_err(c, errs, "tunnel.tls_ciphers", c->tunnel.tls_ciphers, "ciphers not supported by OpenSSL");
 		return false;
 	}
 	/* The key exchange a client without a certificate makes the server
@@ -460,8 +460,10 @@ static bool set_policy(SSL_CTX *ctx, struct tls_ctx *t, const struct config *c, 
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_num_tickets(ctx, 0);
 	/* The data plane writes on non-blocking sockets and may retry from a
-	 * moved buffer; buffers stay allocated (RELEASE_BUFFERS costs an
-	 * allocation per record on a busy stream). */
+	 * moved buffer.  Record buffers: released between the handshake's
+	 * flights (tls_session_new), kept while a stream is busy and freed
+	 * when it goes idle (tlsio.c): RELEASE_BUFFERS would cost an
+	 * allocation per record on a busy stream. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	SSL_CTX_clear_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	SSL_CTX_set_default_passwd_cb(ctx, pw_cb);
@@ -559,8 +561,11 @@ SSL *tls_session_new(struct tls_ctx *t, int fd)
 
 	if (!ssl)
 		goto fail;
-	if (SSL_set_fd(ssl, fd) != 1)
+	if (fd >= 0 && SSL_set_fd(ssl, fd) != 1)
 		goto fail;
+	/* A handshake waiting for its peer holds no record buffers (the
+	 * batched I/O clears this once the stream relays). */
+	SSL_set_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (t->server) {
 		SSL_set_accept_state(ssl);
 	} else {

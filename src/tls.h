@@ -47,9 +47,10 @@ struct tls_ctx *tls_ctx_new(const struct config *c, struct cfg_errors *errs);
 struct tls_ctx *tls_ctx_ref(struct tls_ctx *t);
 void tls_ctx_unref(struct tls_ctx *t);
 
-/* A new SSL for a connected socket fd (non-blocking is fine): accept
- * state on a server, connect state with SNI and name checks on a client.
- * The SSL holds a reference on t's SSL_CTX; NULL on failure. */
+/* A new SSL for a connected socket fd (non-blocking is fine; -1: the
+ * caller sets a BIO of its own): accept state on a server, connect state
+ * with SNI and name checks on a client.  The SSL holds a reference on t's
+ * SSL_CTX; NULL on failure. */
 SSL *tls_session_new(struct tls_ctx *t, int fd);
 
 /* Whether a peer certificate that passed the handshake under some older

@@ -10,6 +10,7 @@
 #ifndef SSS_TRANSPORT_H
 #define SSS_TRANSPORT_H
 
+#include <stdbool.h>
 #include <sys/socket.h>
 
 struct config;
@@ -18,6 +19,9 @@ struct session_layer;
 
 struct transport {
 	const char *name;
+	/* A server's accepted connections get TCP keepalive from
+	 * tunnel.keepalive_s (set on the listener, which they inherit). */
+	bool tcp_keepalive;
 	/* The transport's state for the layer's thread (not started yet). */
 	void *(*create)(struct session_layer *sl);
 	/* Control thread.  setup: once, in the startup prepare (the TUN device).

@@ -3,7 +3,10 @@
  * tunnel.c - the `tun` transport, like the original SSSonector.
  *
  * Each end has a TUN device with virtio-net headers and TCP segmentation
- * offload, so one read can give a 64 KiB TCP super-packet.  A client keeps
+ * offload, so one read can give a 64 KiB TCP super-packet.  Frames are
+ * queued in a pool buffer and go through the same batched TLS I/O as
+ * forward streams (tlsio.c): one write(2) sends many records, one read(2)
+ * fetches many, and an idle session holds no buffer.  A client keeps
  * one TLS session to the server and announces its tunnel address (HELLO);
  * the server admits it (WELCOME) when the address is the one its identity
  * owns (tunnel.peers) or, without a map, any free host address of the
@@ -44,12 +47,55 @@ static const struct session_ops tun_ops;
 
 static void client_connect(struct loop *l, struct loop_timer *tm);
 
-/* ---- buffers: the one place a session's are made --------------------------------- */
+/* ---- buffers: the one place a session's are taken and given back --------------- */
 
-static void tsession_buffers(struct tsession *ts)
+static struct bufpool *pool_of(const struct tsession *ts)
 {
-	if (!ts->out)
-		ts->out = xmalloc(OUT_SIZE);
+	return session_layer_pool(ts->t->sl);
+}
+
+/* The batched TLS I/O, once the handshake is done.  Returns -1 on failure. */
+static int tsession_buffers(struct tsession *ts)
+{
+	if (!ts->io_attached) {
+		if (tlsio_attach(&ts->io, ts->s.ssl, ts->h.fd, pool_of(ts)) < 0)
+			return -1;
+		ts->io_attached = true;
+	}
+	return 0;
+}
+
+static void tsession_buffers_free(struct tsession *ts)
+{
+	pbuf_release(pool_of(ts), &ts->out);
+	if (ts->io_attached)
+		tlsio_free(&ts->io);
+	ts->io_attached = false;
+}
+
+void tunnel_session_idle(struct tsession *ts)
+{
+	pbuf_settle(pool_of(ts), &ts->out);
+	if (ts->io_attached)
+		tlsio_idle(&ts->io);
+}
+
+size_t tunnel_out_room(struct tsession *ts, size_t need)
+{
+	struct pbuf *q = &ts->out;
+
+	if (pbuf_space(q) < need && pbuf_pending(q) && !tunnel_flush(ts, false))
+		return 0;
+	/* a queue must hold a whole packet: always a bulk buffer */
+	if (!q->d && !pbuf_reserve_bulk(pool_of(ts), q))
+		return 0;
+	if (pbuf_space(q) < need && q->r) {
+		/* SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: a pending SSL_write may move */
+		memmove(q->d, q->d + q->r, pbuf_pending(q));
+		q->w -= q->r;
+		q->r = 0;
+	}
+	return pbuf_space(q);
 }
 
 /* ---- closing --------------------------------------------------------------------- */
@@ -69,16 +115,18 @@ static void tun_release(struct session *s)
 	struct tunnel *t = ts->t;
 
 	loop_timer_cancel(t->loop, &ts->keepalive);
+	loop_timer_cancel(t->loop, &ts->soon);
 	/* Tell the peer (best effort) so that it sees a close, not an error. */
-	if (s->ssl && ts->state >= TS_HELLO)
-		SSL_shutdown(s->ssl);
+	if (s->ssl && ts->state >= TS_HELLO && ts->io_attached && SSL_shutdown(s->ssl) >= 0)
+		tlsio_flush(&ts->io);
 	if (ts->h.fd >= 0) {
-		loop_watch(t->loop, &ts->h, 0);
+		loop_forget(t->loop, &ts->h);
 		close(ts->h.fd);
 		ts->h.fd = -1;
 	}
 	SSL_free(s->ssl);
 	s->ssl = NULL;
+	tsession_buffers_free(ts);
 	if (ts->routed)
 		tunpkt_routes_del(t->routes, &ts->addr.addr, ts);
 	if (ts->state == TS_UP)
@@ -95,7 +143,6 @@ static void tun_free(struct session *s)
 	struct tsession *ts = container_of(s, struct tsession, s);
 
 	frame_decoder_free(&ts->dec);
-	free(ts->out);
 	free(ts);
 }
 
@@ -104,46 +151,52 @@ static void tun_free(struct session *s)
 /* Queue one control frame; false when the queue is full. */
 static bool queue_frame(struct tsession *ts, enum frame_type type, const void *p, size_t len)
 {
-	if (tunnel_out_space(ts) < FRAME_HDR_LEN + len)
+	if (tunnel_out_room(ts, FRAME_HDR_LEN + len) < FRAME_HDR_LEN + len)
 		return false;
-	ssize_t n = frame_encode(ts->out + ts->out_w, tunnel_out_space(ts), type, p, len);
+	ssize_t n = frame_encode(ts->out.d + ts->out.w, pbuf_space(&ts->out), type, p, len);
 	if (n < 0)
 		return false;
-	ts->out_w += (size_t)n;
+	ts->out.w += (size_t)n;
 	return true;
 }
 
-/* SSL_write what is queued.  Returns false once the session closed. */
-bool tunnel_flush(struct tsession *ts)
+/* SSL_write what is queued into the batched I/O, and write that to the
+ * socket (now, or once half a bulk buffer of records waits: the TUN
+ * reader encrypts as it goes and writes at the end of its batch).
+ * Returns false once the session closed. */
+bool tunnel_flush(struct tsession *ts, bool now)
 {
-	while (ts->out_r < ts->out_w) {
-		size_t len = ts->out_w - ts->out_r;
-		int n = SSL_write(ts->s.ssl, ts->out + ts->out_r, (int)(len < TLS_CHUNK ? len : TLS_CHUNK));
-		ts->write_blocked = ts->write_wants_read = false;
+	ts->write_blocked = ts->write_wants_read = false;
+	while (pbuf_pending(&ts->out)) {
+		size_t len = pbuf_pending(&ts->out);
+		int n = SSL_write(ts->s.ssl, ts->out.d + ts->out.r, (int)(len < TLS_CHUNK ? len : TLS_CHUNK));
 		if (n > 0) {
-			ts->out_r += (size_t)n;
+			pbuf_consumed(&ts->out, (size_t)n);
 			continue;
 		}
 		int e = SSL_get_error(ts->s.ssl, n);
-		if (e == SSL_ERROR_WANT_WRITE) {
-			ts->write_blocked = true;
+		if (e == SSL_ERROR_WANT_WRITE && !ts->io.failed) {
+			if (tlsio_flush(&ts->io))
+				continue; /* room again for more records */
 			break;
 		}
 		if (e == SSL_ERROR_WANT_READ) {
 			ts->write_wants_read = true;
 			break;
 		}
-		tls_log_errors("tunnel", ts->s.peer);
-		session_close(&ts->s, SESSION_CLOSE_ERROR, "tls write failed");
+		if (!ts->io.failed)
+			tls_log_errors("tunnel", ts->s.peer);
+		session_close(&ts->s, SESSION_CLOSE_ERROR, ts->io.failed ? strerror(ts->io.err) : "tls write failed");
 		return false;
 	}
-	if (ts->out_r == ts->out_w) {
-		ts->out_r = ts->out_w = 0;
-	} else if (tunnel_out_space(ts) < PKT_ROOM) {
-		memmove(ts->out, ts->out + ts->out_r, ts->out_w - ts->out_r);
-		ts->out_w -= ts->out_r;
-		ts->out_r = 0;
+	if (!now && tlsio_unsent(&ts->io) < BUF_BULK / 2)
+		return true;
+	tlsio_flush(&ts->io);
+	if (ts->io.failed) {
+		session_close(&ts->s, SESSION_CLOSE_ERROR, strerror(ts->io.err));
+		return false;
 	}
+	ts->write_blocked = tlsio_unsent(&ts->io) > 0;
 	return true;
 }
 
@@ -177,7 +230,7 @@ static void refuse(struct tsession *ts, const char *why, const char *detail, boo
 		log_warning("tunnel", "event=refused id=%llu peer=%s reason=%s", (unsigned long long)ts->s.rec.id,
 			    ts->s.peer, log_quote(why, q, sizeof(q)));
 	queue_frame(ts, FRAME_REFUSE, why, strlen(why));
-	tunnel_flush(ts);
+	tunnel_flush(ts, true);
 	session_close(&ts->s, SESSION_CLOSE_REFUSED, detail);
 }
 
@@ -329,7 +382,10 @@ static bool receive(struct tsession *ts)
 {
 	struct tunnel *t = ts->t;
 
-	for (int round = 0; round < 16; round++) {
+	for (int round = 0; round < RECV_ROUNDS; round++) {
+		/* one read(2) fetches many records; SSL_read takes them from memory */
+		if (!pbuf_pending(&ts->io.in))
+			tlsio_fill(&ts->io);
 		size_t want = session_allow(t->sl, tunnel_peer_dir(t), IN_SIZE);
 		if (!want) {
 			ts->throttled = true;
@@ -339,7 +395,8 @@ static bool receive(struct tsession *ts)
 		int n = SSL_read(ts->s.ssl, t->in, (int)want);
 		if (n <= 0) {
 			int e = SSL_get_error(ts->s.ssl, n);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			/* nothing, or half a record: the rest comes with EPOLLIN */
+			if ((e == SSL_ERROR_WANT_READ && !ts->io.eof && !ts->io.failed) || e == SSL_ERROR_WANT_WRITE)
 				return true;
 			if (e != SSL_ERROR_ZERO_RETURN)
 				tls_log_errors("tunnel", ts->s.peer);
@@ -366,18 +423,21 @@ static bool receive(struct tsession *ts)
 			return false;
 		}
 	}
+	/* records may be left in memory: on the next pass, after the others */
+	loop_timer_set(t->loop, &ts->soon, loop_now_ns(t->loop));
 	return true;
 }
 
 /* Send what is queued, read what came (it may queue answers), send those. */
 static void service(struct tsession *ts, uint32_t events)
 {
-	if (ts->out_w > ts->out_r && !tunnel_flush(ts))
+	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
 		return;
 	if ((events & EPOLLIN) && !receive(ts))
 		return;
-	if (ts->out_w > ts->out_r && !tunnel_flush(ts))
+	if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
 		return;
+	tunnel_session_idle(ts);
 	tunnel_session_watch(ts);
 	tunneldev_watch(ts->t);
 }
@@ -387,8 +447,16 @@ static void tun_unthrottled_session(struct session *s)
 	struct tsession *ts = container_of(s, struct tsession, s);
 
 	ts->throttled = false;
-	if (receive(ts))
-		tunnel_session_watch(ts);
+	if (ts->state >= TS_HELLO)
+		service(ts, EPOLLIN);
+}
+
+static void on_soon(struct loop *l, struct loop_timer *tm)
+{
+	struct tsession *ts = container_of(tm, struct tsession, soon);
+
+	if (ts->s.state != SESSION_CLOSED && ts->state >= TS_HELLO)
+		service(ts, EPOLLIN);
 }
 
 /* ---- handshake and set-up ---------------------------------------------------------------- */
@@ -406,7 +474,7 @@ static void keepalive_tick(struct loop *l, struct loop_timer *tm)
 		return;
 	}
 	queue_frame(ts, FRAME_PING, NULL, 0);
-	if (!tunnel_flush(ts))
+	if (!tunnel_flush(ts, true))
 		return; /* closed: its timers must stay cancelled */
 	tunnel_session_watch(ts);
 	loop_timer_set(l, tm, now + (uint64_t)ka * NS_PER_S);
@@ -425,16 +493,21 @@ static void tun_handshake_done(struct session *s)
 		 SSL_get_version(ts->s.ssl), SSL_get_cipher_name(ts->s.ssl));
 	ts->state = TS_HELLO;
 	ts->last_rx_ns = loop_now_ns(t->loop);
-	tsession_buffers(ts);
+	if (tsession_buffers(ts) < 0) {
+		session_close(&ts->s, SESSION_CLOSE_ERROR, "out of memory");
+		return;
+	}
+	/* a busy tunnel keeps OpenSSL's record buffers (tlsio_idle drops them) */
+	SSL_clear_mode(ts->s.ssl, SSL_MODE_RELEASE_BUFFERS);
 	if (!t->server) {
 		uint8_t buf[FRAME_HDR_LEN + FRAME_MAX_CONTROL];
 		ssize_t n = frame_encode_hello(buf, sizeof(buf), ts->s.conf->cfg->network.address);
-		if (n < 0 || tunnel_out_space(ts) < (size_t)n) {
+		if (n < 0 || tunnel_out_room(ts, (size_t)n) < (size_t)n) {
 			session_close(&ts->s, SESSION_CLOSE_ERROR, "cannot encode HELLO");
 			return;
 		}
-		memcpy(ts->out + ts->out_w, buf, (size_t)n);
-		ts->out_w += (size_t)n;
+		memcpy(ts->out.d + ts->out.w, buf, (size_t)n);
+		ts->out.w += (size_t)n;
 	}
 	int ka = ts->s.conf->cfg->tunnel.keepalive_s;
 	if (ka > 0)
@@ -483,6 +556,7 @@ static struct tsession *tsession_new(struct tunnel *t, int fd, const struct sock
 	ts->h = (struct loop_handler){ .fn = on_session, .fd = fd };
 	ts->s.tls_h = &ts->h;
 	ts->keepalive.fn = keepalive_tick;
+	ts->soon.fn = on_soon;
 	frame_decoder_init(&ts->dec);
 	session_start(t->sl, &ts->s, &tun_ops, peer, len, inbound);
 	return ts;
@@ -511,7 +585,7 @@ static void tn_accept(void *tp, int fd, const struct sockaddr *peer, socklen_t l
 {
 	struct tunnel *t = tp;
 
-	net_tune(fd);
+	/* TCP_NODELAY comes with the accepted socket from the listener */
 	struct tsession *ts = tsession_new(t, fd, peer, len, true);
 	if (!(ts->s.ssl = tls_session_new(ts->s.conf->tls, fd))) {
 		session_close(&ts->s, SESSION_CLOSE_ERROR, "cannot create a TLS session");

@@ -55,11 +55,9 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 		struct tsession *only = TAILQ_FIRST(&t->up);
 		if (only && TAILQ_NEXT(only, up_link))
 			only = NULL;
-		if (only && tunnel_out_space(only) < PKT_ROOM && !tunnel_flush(only))
-			break;
-		if (only && tunnel_out_space(only) < PKT_ROOM)
-			break; /* the session's queue is full: backpressure */
-		uint8_t *dst = only ? only->out + only->out_w : t->spill;
+		if (only && tunnel_out_room(only, PKT_ROOM) < PKT_ROOM)
+			break; /* the session's queue is full (backpressure), or it closed */
+		uint8_t *dst = only ? only->out.d + only->out.w : t->spill;
 		ssize_t n = tun_read(h->fd, dst + FRAME_HDR_LEN, FRAME_MAX_PAYLOAD);
 		if (n < 0) {
 			if (n != -EAGAIN && session_log_allowed(t->sl, "tun_read_failed", "error"))
@@ -77,27 +75,29 @@ void tunneldev_on_tun(struct loop *l, struct loop_handler *h, uint32_t events)
 			continue;
 		}
 		if (ts != only) {
-			if (tunnel_out_space(ts) < FRAME_HDR_LEN + plen &&
-			    (!tunnel_flush(ts) || tunnel_out_space(ts) < FRAME_HDR_LEN + plen)) {
+			if (tunnel_out_room(ts, FRAME_HDR_LEN + plen) < FRAME_HDR_LEN + plen) {
 				if (ts->s.state != SESSION_CLOSED)
 					session_count_drop(&ts->s, SESSION_DROP_QUEUE);
 				continue;
 			}
-			memcpy(ts->out + ts->out_w + FRAME_HDR_LEN, dst + FRAME_HDR_LEN, plen);
+			memcpy(ts->out.d + ts->out.w + FRAME_HDR_LEN, dst + FRAME_HDR_LEN, plen);
 		}
-		frame_put_header(ts->out + ts->out_w, FRAME_DATA, plen);
-		ts->out_w += FRAME_HDR_LEN + plen;
+		frame_put_header(ts->out.d + ts->out.w, FRAME_DATA, plen);
+		ts->out.w += FRAME_HDR_LEN + plen;
 		session_consume(t->sl, &ts->s, dir, plen - FRAME_VNET_LEN);
 		session_count_packet(&ts->s, false);
 		atomic_fetch_add_explicit(dir == THROTTLE_UP ? &st->packets_up : &st->packets_down, 1,
 					  memory_order_relaxed);
-		if (ts->out_w - ts->out_r >= TLS_CHUNK && !tunnel_flush(ts))
+		if (pbuf_pending(&ts->out) >= TLS_CHUNK && !tunnel_flush(ts, false))
 			continue;
 	}
 	struct tsession *ts, *next;
-	TAILQ_FOREACH_SAFE(ts, &t->up, up_link, next)
-		if (ts->out_w > ts->out_r && tunnel_flush(ts))
-			tunnel_session_watch(ts);
+	TAILQ_FOREACH_SAFE(ts, &t->up, up_link, next) {
+		if ((pbuf_pending(&ts->out) || tlsio_unsent(&ts->io)) && !tunnel_flush(ts, true))
+			continue;
+		tunnel_session_idle(ts);
+		tunnel_session_watch(ts);
+	}
 	tunneldev_watch(t);
 }
 

@@ -12,18 +12,20 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bufpool.h"
 #include "dpconf.h"
 #include "frame.h"
 #include "session.h"
+#include "tlsio.h"
 #include "tun.h"
 
 struct config;
 struct cfg_errors;
 struct tunpkt_routes;
 
-#define OUT_SIZE (1024 * 1024) /* queued frames per session */
 #define PKT_ROOM (FRAME_HDR_LEN + FRAME_MAX_PAYLOAD)
 #define IN_SIZE (128 * 1024)   /* one SSL_read */
+#define RECV_ROUNDS 64         /* SSL_reads per wake-up, then after the others */
 #define TLS_CHUNK (64 * 1024)
 #define TUN_BATCH 64           /* packets per TUN wake-up */
 #define NS_PER_S 1000000000ull
@@ -39,8 +41,10 @@ struct tsession {
 	struct loop_timer keepalive;
 	struct tun_prefix addr; /* server: the client's tunnel address (after HELLO) */
 	struct frame_decoder dec;
-	uint8_t *out;           /* encoded frames waiting for SSL_write */
-	size_t out_r, out_w;
+	struct pbuf out;        /* encoded frames waiting for SSL_write (a bulk pool buffer) */
+	struct tlsio io;        /* batched TLS I/O once the handshake is done */
+	bool io_attached;
+	struct loop_timer soon; /* records left buffered after RECV_ROUNDS */
 	bool write_blocked, write_wants_read;
 	uint64_t last_rx_ns;
 	TAILQ_ENTRY(tsession) up_link;
@@ -81,14 +85,23 @@ static inline enum throttle_dir tunnel_peer_dir(const struct tunnel *t)
 	return t->server ? THROTTLE_UP : THROTTLE_DOWN;
 }
 
+/* Room in ts's queue as the TUN reader may count on it: a session
+ * without a buffer can take one. */
 static inline size_t tunnel_out_space(const struct tsession *ts)
 {
-	return ts->out ? OUT_SIZE - ts->out_w : 0;
+	return ts->out.d ? ts->out.cap - ts->out.w : BUF_BULK;
 }
 
 /* tunnel.c */
-/* SSL_write what is queued.  Returns false once the session closed. */
-bool tunnel_flush(struct tsession *ts);
+/* Room in ts's queue for need bytes: a buffer taken from the pool, what is
+ * queued flushed and moved to the front if need be.  Returns the room (may
+ * be less than need: backpressure), or 0 once the session closed. */
+size_t tunnel_out_room(struct tsession *ts, size_t need);
+/* Nothing more moves now: empty buffers back to the pool. */
+void tunnel_session_idle(struct tsession *ts);
+/* SSL_write what is queued; write the records to the socket now, or
+ * (now false) only once many wait.  Returns false once the session closed. */
+bool tunnel_flush(struct tsession *ts, bool now);
 /* Register what the session waits for now. */
 void tunnel_session_watch(struct tsession *ts);
 

@@ -183,6 +183,9 @@ struct vcase {
 #define ONLY_TUN_SERVER "is only used when mode = \"server\" and transport = \"tun\""
 #define M_GROUPS "must be a colon-separated list of X25519, X448, P-256, P-384, P-521 " \
 	"(finite-field groups cost the server ~100 ms per handshake)"
+#define M_SUITES "(TLS 1.3 suites: TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256, " \
+	"TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256)"
+#define M_EMPTY_ENTRY "has an empty entry (entries are joined by single colons)"
 #define M_PEER "entry 1: must be NAME=ADDRESS (NAME as an allowed_peers entry, ADDRESS an IPv4 or IPv6 address without prefix)"
 
 /* An int key's edges: min-1 and max+1 rejected, min and max accepted. */
@@ -327,6 +330,36 @@ static const struct vcase vcases[] = {
 	BAD("server", "tunnel.tls_groups", "\"X25519:\"", M_GROUPS),
 	BAD("server", "tunnel.tls_groups", "\":X25519\"", M_GROUPS),
 	BAD("server", "tunnel.tls_groups", "\"\"", M_EMPTY),
+	/* tunnel.tls_ciphersuites: TLS 1.3 names OpenSSL has, each named when bad */
+	OK("server", "tunnel.tls_ciphersuites", "\"TLS_AES_256_GCM_SHA384\""),
+	OK("client", "tunnel.tls_ciphersuites", "\"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256\""),
+	BAD("server", "tunnel.tls_ciphersuites", "\"TLS_AES_256_GCM_SHA384:TLS_AES_512_GCM\"",
+	    "TLS_AES_512_GCM is not a TLS 1.3 cipher suite OpenSSL knows " M_SUITES),
+	BAD("server", "tunnel.tls_ciphersuites", "\"ECDHE-RSA-AES256-GCM-SHA384\"",
+	    "ECDHE-RSA-AES256-GCM-SHA384 is not a TLS 1.3 cipher suite OpenSSL knows " M_SUITES),
+	BAD("server", "tunnel.tls_ciphersuites", "\"tls_aes_256_gcm_sha384\"",
+	    "tls_aes_256_gcm_sha384 is not a TLS 1.3 cipher suite OpenSSL knows " M_SUITES),
+	BAD("server", "tunnel.tls_ciphersuites", "\"TLS_AES_256_GCM_SHA384:\"", M_EMPTY_ENTRY),
+	BAD("server", "tunnel.tls_ciphersuites", "\"TLS_AES_256_GCM_SHA384::TLS_AES_128_GCM_SHA256\"", M_EMPTY_ENTRY),
+	BAD("server", "tunnel.tls_ciphersuites", "\"\"", M_EMPTY),
+	BADG("server", "tunnel.tls_ciphersuites", "1", M_STR, "1"),
+	/* tunnel.tls_ciphers: TLS 1.2, ECDHE + AEAD only */
+	OK("server", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-AES256-GCM-SHA384\""),
+	OK("client", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256\""),
+	OK("server", "tunnel.tls_ciphers", "\"ECDHE+AESGCM\""),
+	BAD("server", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-SHA256\"",
+	    "ECDHE-RSA-AES128-SHA256 is not ECDHE with an AEAD cipher (forward secrecy and AEAD only)"),
+	BAD("server", "tunnel.tls_ciphers", "\"AES256-GCM-SHA384\"",
+	    "AES256-GCM-SHA384 is not ECDHE with an AEAD cipher (forward secrecy and AEAD only)"),
+	BAD("server", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-AES256-SHA384\"",
+	    "ECDHE-ECDSA-AES256-SHA384 is not ECDHE with an AEAD cipher (forward secrecy and AEAD only)"),
+	BAD("server", "tunnel.tls_ciphers", "\"NO-SUCH-CIPHER\"",
+	    "NO-SUCH-CIPHER is not a TLS 1.2 cipher OpenSSL knows (e.g. ECDHE-ECDSA-AES256-GCM-SHA384, "
+	    "ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305)"),
+	BAD("server", "tunnel.tls_ciphers", "\"!aNULL\"",
+	    "!aNULL: entries are cipher names or aliases, without OpenSSL's operators"),
+	BAD("server", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-AES256-GCM-SHA384:\"", M_EMPTY_ENTRY),
+	BAD("server", "tunnel.tls_ciphers", "\"\"", M_EMPTY),
 	/* tunnel.peers: NAME=ADDRESS, inside the subnet, each address and name once */
 	OK("stun", "tunnel.peers", "[ \"branch-1=10.9.0.2\", \"branch-2=10.9.0.254\" ]"),
 	OK("stun", "tunnel.peers", "[ ]"),

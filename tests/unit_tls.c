@@ -356,6 +356,61 @@ static void test_tls12(void)
 	tls_ctx_unref(ct);
 }
 
+/* tunnel.tls_ciphersuites and tunnel.tls_ciphers decide what is negotiated;
+ * without a suite in common there is no handshake. */
+static void test_cipher_settings(void)
+{
+	struct hs h;
+	struct tls_ctx *st = MK("server", "tunnel.tls_ciphersuites", "\"TLS_AES_256_GCM_SHA384\"");
+	struct tls_ctx *ct = MK("client", "tunnel.server_name", "\"sssonector-server\"");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
+	/* the default client offers AES-128 first; the server's list decides */
+	hs_go(&h, st, ct);
+	CU_ASSERT_EQUAL(h.s.st, 1);
+	CU_ASSERT_EQUAL(h.c.st, 1);
+	CU_ASSERT_STRING_EQUAL(SSL_CIPHER_standard_name(SSL_get_current_cipher(h.c.ssl)), "TLS_AES_256_GCM_SHA384");
+	hs_free(&h);
+	tls_ctx_unref(ct);
+	/* defaults on both ends: AES-128-GCM */
+	ct = MK("client", "tunnel.server_name", "\"sssonector-server\"");
+	struct tls_ctx *sd = MK0("server");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(sd);
+	hs_go(&h, sd, ct);
+	CU_ASSERT_EQUAL(h.s.st, 1);
+	CU_ASSERT_STRING_EQUAL(SSL_CIPHER_standard_name(SSL_get_current_cipher(h.s.ssl)), "TLS_AES_128_GCM_SHA256");
+	hs_free(&h);
+	tls_ctx_unref(sd);
+	tls_ctx_unref(ct);
+	/* no suite in common */
+	ct = MK("client", "tunnel.server_name", "\"sssonector-server\"", "tunnel.tls_ciphersuites",
+		"\"TLS_CHACHA20_POLY1305_SHA256\"");
+	hs_go(&h, st, ct);
+	CU_ASSERT_EQUAL(h.s.st, -1);
+	CU_ASSERT_EQUAL(ERR_GET_REASON(h.s.err), SSL_R_NO_SHARED_CIPHER);
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+
+	/* TLS 1.2: the server's tls_ciphers */
+	st = MK("server", "tunnel.tls_min_version", "\"1.2\"", "tunnel.tls_ciphers", "\"ECDHE-ECDSA-CHACHA20-POLY1305\"");
+	ct = MK("client", "tunnel.tls_min_version", "\"1.2\"", "tunnel.server_name", "\"sssonector-server\"");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(st);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ct);
+	hs_pair(&h);
+	h.s.ssl = tls_session_new(st, h.fd[0]);
+	h.c.ssl = tls_session_new(ct, h.fd[1]);
+	SSL_set_max_proto_version(h.c.ssl, TLS1_2_VERSION);
+	hs_run(&h);
+	CU_ASSERT_EQUAL(h.s.st, 1);
+	CU_ASSERT_EQUAL(SSL_version(h.s.ssl), TLS1_2_VERSION);
+	CU_ASSERT_STRING_EQUAL(SSL_get_cipher_name(h.c.ssl), "ECDHE-ECDSA-CHACHA20-POLY1305");
+	hs_free(&h);
+	tls_ctx_unref(st);
+	tls_ctx_unref(ct);
+}
+
 static void test_no_client_cert(void)
 {
 	struct tls_ctx *st = MK0("server");
@@ -917,6 +972,7 @@ int main(void)
 	CU_pSuite s = CU_add_suite("tls", NULL, NULL);
 	CU_add_test(s, "mutual handshake, TLS 1.3", test_good);
 	CU_add_test(s, "tls_min_version 1.2, AEAD only", test_tls12);
+	CU_add_test(s, "tls_ciphersuites and tls_ciphers", test_cipher_settings);
 	CU_add_test(s, "client without certificate", test_no_client_cert);
 	CU_add_test(s, "client certificate from another CA", test_other_ca);
 	CU_add_test(s, "allowed_peers by CN and SAN", test_allowed_peers);

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tlspolicy.c - see tlspolicy.h.
+ *
+ * Each entry is tried on its own on a scratch SSL_CTX, so the answer is
+ * exactly what the TLS context will later accept, and the error can name
+ * the entry.  Never leaves OpenSSL errors queued.
+ */
+#include "tlspolicy.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define ENTRY_MAX 128
+
+/* The next ':'-separated entry of *p into e; false at the end, or with
+ * *bad set for an empty or oversized one. */
+static bool next_entry(const char **p, char *e, size_t len, bool *bad)
+{
+	size_t n = strcspn(*p, ":");
+
+	*bad = false;
+	if (!**p)
+		return false;
+	if (n == 0 || n >= len) {
+		*bad = true;
+		snprintf(e, len, "%.*s", (int)(n < len ? n : len - 1), *p);
+		return true;
+	}
+	memcpy(e, *p, n);
+	e[n] = '\0';
+	*p += n;
+	if (**p == ':' && !*++*p) {
+		*bad = true; /* a trailing colon: an empty last entry */
+		return true;
+	}
+	return true;
+}
+
+static SSL_CTX *scratch(void)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_method());
+
+	if (!ctx)
+		ERR_clear_error();
+	return ctx;
+}
+
+/* TLS 1.3 suites leave the key exchange to the groups: kx "any". */
+static bool is_tls13(const SSL_CIPHER *c)
+{
+	return SSL_CIPHER_get_kx_nid(c) == NID_kx_any;
+}
+
+const char *tlspolicy_ciphersuites_problem(const char *value, char *buf, size_t len)
+{
+	static const char known[] = " (TLS 1.3 suites: TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256, "
+				    "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256)";
+	const char *p = value, *ret = NULL;
+	char e[ENTRY_MAX];
+	bool bad;
+	SSL_CTX *ctx = scratch();
+
+	if (!ctx)
+		return snprintf(buf, len, "cannot be checked: OpenSSL cannot make a TLS context"), buf;
+	if (!*value) {
+		snprintf(buf, len, "must name at least one cipher suite%s", known);
+		ret = buf;
+	}
+	while (!ret && next_entry(&p, e, sizeof(e), &bad)) {
+		bool found = false;
+		if (!bad && SSL_CTX_set_ciphersuites(ctx, e) == 1) {
+			STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+			for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++) {
+				const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+				if (is_tls13(c) && strcmp(SSL_CIPHER_standard_name(c), e) == 0)
+					found = true;
+			}
+		}
+		if (bad)
+			snprintf(buf, len, "has an empty entry (entries are joined by single colons)");
+		else if (!found)
+			snprintf(buf, len, "%s is not a TLS 1.3 cipher suite OpenSSL knows%s", e, known);
+		if (bad || !found)
+			ret = buf;
+	}
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return ret;
+}
+
+const char *tlspolicy_ciphers_problem(const char *value, char *buf, size_t len)
+{
+	const char *p = value, *ret = NULL;
+	char e[ENTRY_MAX];
+	bool bad;
+	SSL_CTX *ctx = scratch();
+
+	if (!ctx)
+		return snprintf(buf, len, "cannot be checked: OpenSSL cannot make a TLS context"), buf;
+	if (!*value) {
+		snprintf(buf, len, "must name at least one cipher (e.g. ECDHE-ECDSA-AES256-GCM-SHA384)");
+		ret = buf;
+	}
+	while (!ret && next_entry(&p, e, sizeof(e), &bad)) {
+		int n = 0;
+		if (bad) {
+			snprintf(buf, len, "has an empty entry (entries are joined by single colons)");
+			ret = buf;
+			break;
+		}
+		if (strchr("!+-@", e[0]) || strpbrk(e, " ,;")) {
+			snprintf(buf, len, "%s: entries are cipher names or aliases, without OpenSSL's operators", e);
+			ret = buf;
+			break;
+		}
+		if (SSL_CTX_set_cipher_list(ctx, e) == 1) {
+			STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+			for (int i = 0; !ret && i < sk_SSL_CIPHER_num(sk); i++) {
+				const SSL_CIPHER *c = sk_SSL_CIPHER_value(sk, i);
+				if (is_tls13(c))
+					continue;
+				n++;
+				if (SSL_CIPHER_get_kx_nid(c) != NID_kx_ecdhe || !SSL_CIPHER_is_aead(c)) {
+					const char *name = SSL_CIPHER_get_name(c);
+					if (strcmp(name, e) == 0)
+						snprintf(buf, len, "%s is not ECDHE with an AEAD cipher (forward secrecy "
+							 "and AEAD only)", e);
+					else
+						snprintf(buf, len, "%s selects %s, which is not ECDHE with an AEAD cipher "
+							 "(forward secrecy and AEAD only)", e, name);
+					ret = buf;
+				}
+			}
+		}
+		if (!ret && n == 0) {
+			snprintf(buf, len, "%s is not a TLS 1.2 cipher OpenSSL knows (e.g. ECDHE-ECDSA-AES256-GCM-SHA384, "
+				 "ECDHE-RSA-AES256-GCM-SHA384, ECDHE-ECDSA-CHACHA20-POLY1305)", e);
+			ret = buf;
+		}
+	}
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+	return ret;
+}
