@@ -232,14 +232,65 @@ static void check_crls(struct config *c, STACK_OF(X509) *cas, time_t now, struct
 	sk_X509_CRL_pop_free(crls, X509_CRL_free);
 }
 
-/* Whether ca_file builds a chain for the own certificate under
- * tunnel.trust: the usual set-up has both ends under one CA, so a failure
- * is worth a warning (not an error: the peer may use another CA). */
-static void check_own_chain(struct config *c, STACK_OF(X509) *certs, STACK_OF(X509) *cas)
+/*
+ * What is worth keeping between loads, under memo_lock: the certificates
+ * of the last cert_file and ca_file bytes, parsed (OpenSSL 3's decoders
+ * make the parse most of what a rate change would otherwise cost), and the
+ * last verdict on the own chain (a signature check).  What the dates say
+ * changes with the clock, so the checks below run at every load; a chain
+ * verdict is kept only until a certificate of either file starts or stops
+ * being valid.  The cached stacks are only read.
+ */
+struct parsed {
+	uint8_t digest[SHA256_LEN];
+	bool valid;
+	STACK_OF(X509) *certs;
+};
+
+static struct parsed parsed_cert, parsed_ca;
+
+static struct {
+	bool valid;
+	uint8_t cert[SHA256_LEN], ca[SHA256_LEN];
+	enum cfg_trust trust;
+	time_t until; /* 0: for good */
+	int err;      /* X509_V_OK or why no chain was built */
+} verdict;
+
+/* The certificates of blob b (a new reference the caller frees), parsed
+ * once per distinct content; its digest into d. */
+static STACK_OF(X509) *certs_of(const struct cfg_blob *b, struct parsed *slot, uint8_t d[SHA256_LEN])
+{
+	STACK_OF(X509) *sk;
+
+	memset(d, 0, SHA256_LEN);
+	if (!b->data || !b->len)
+		return NULL;
+	sha256(b->data, b->len, d);
+	pthread_mutex_lock(&memo_lock);
+	if (slot->valid && !memcmp(d, slot->digest, SHA256_LEN)) {
+		sk = slot->certs ? X509_chain_up_ref(slot->certs) : NULL;
+		pthread_mutex_unlock(&memo_lock);
+		return sk;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	sk = tls_pem_certs(b->data, b->len);
+	pthread_mutex_lock(&memo_lock);
+	sk_X509_pop_free(slot->certs, X509_free);
+	slot->certs = sk ? X509_chain_up_ref(sk) : NULL;
+	memcpy(slot->digest, d, SHA256_LEN);
+	slot->valid = !sk || slot->certs;
+	pthread_mutex_unlock(&memo_lock);
+	return sk;
+}
+
+/* X509_V_OK when cas build a chain for the first of certs under trust. */
+static int chain_error(STACK_OF(X509) *certs, STACK_OF(X509) *cas, enum cfg_trust trust)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *xs = X509_STORE_CTX_new();
 	STACK_OF(X509) *untrusted = sk_X509_dup(certs);
+	int err = X509_V_ERR_UNSPECIFIED;
 
 	if (!store || !xs || !untrusted)
 		abort();
@@ -247,30 +298,75 @@ static void check_own_chain(struct config *c, STACK_OF(X509) *certs, STACK_OF(X5
 		X509_STORE_add_cert(store, sk_X509_value(cas, i));
 	(void)sk_X509_shift(untrusted);
 	if (X509_STORE_CTX_init(xs, store, sk_X509_value(certs, 0), untrusted) == 1) {
-		if (c->tunnel.trust == CFG_TRUST_PARTIAL)
+		if (trust == CFG_TRUST_PARTIAL)
 			X509_STORE_CTX_set_flags(xs, X509_V_FLAG_PARTIAL_CHAIN);
-		if (X509_verify_cert(xs) != 1) {
-			struct sbuf m = { 0 };
-			sbuf_printf(&m, "builds no chain for tunnel.cert_file with tunnel.trust = \"%s\" (%s); "
-				    "fine only if the peer's certificates come from another CA",
-				    c->tunnel.trust == CFG_TRUST_PARTIAL ? "partial" : "chain",
-				    X509_verify_cert_error_string(X509_STORE_CTX_get_error(xs)));
-			file_err(c, "tunnel.ca_file", c->tunnel.ca_file, &c->warnings, sbuf_str(&m), "");
-			sbuf_free(&m);
-		}
+		err = X509_verify_cert(xs) == 1 ? X509_V_OK : X509_STORE_CTX_get_error(xs);
 	}
 	sk_X509_free(untrusted);
 	X509_STORE_CTX_free(xs);
 	X509_STORE_free(store);
+	return err;
 }
 
-/* Dates of the own certificate and of every CA, the CRLs, the chain.
- * Cheap next to the key (certificates only), and what they say changes
- * with the date: run at every load, outside the memo. */
+/* The first moment after now at which a certificate of certs or cas
+ * changes validity (0: none will). */
+static time_t next_boundary(STACK_OF(X509) *certs, STACK_OF(X509) *cas, time_t now)
+{
+	STACK_OF(X509) *both[] = { certs, cas };
+	time_t first = 0;
+
+	for (size_t k = 0; k < 2; k++)
+		for (int i = 0; i < sk_X509_num(both[k]); i++) {
+			time_t t = pki_next_boundary(sk_X509_value(both[k], i), now);
+			if (t && (!first || t < first))
+				first = t;
+		}
+	return first;
+}
+
+/* Whether ca_file builds a chain for the own certificate under
+ * tunnel.trust: the usual set-up has both ends under one CA, so a failure
+ * is worth a warning (not an error: the peer may use another CA). */
+static void check_own_chain(struct config *c, STACK_OF(X509) *certs, STACK_OF(X509) *cas,
+			    const uint8_t dcert[SHA256_LEN], const uint8_t dca[SHA256_LEN], time_t now)
+{
+	enum cfg_trust trust = c->tunnel.trust;
+	int err;
+
+	pthread_mutex_lock(&memo_lock);
+	bool known = verdict.valid && verdict.trust == trust && !memcmp(verdict.cert, dcert, SHA256_LEN) &&
+		     !memcmp(verdict.ca, dca, SHA256_LEN) && (!verdict.until || now < verdict.until);
+	err = verdict.err;
+	pthread_mutex_unlock(&memo_lock);
+	if (!known) {
+		err = chain_error(certs, cas, trust);
+		time_t until = next_boundary(certs, cas, now);
+		pthread_mutex_lock(&memo_lock);
+		verdict.valid = true;
+		verdict.trust = trust;
+		memcpy(verdict.cert, dcert, SHA256_LEN);
+		memcpy(verdict.ca, dca, SHA256_LEN);
+		verdict.until = until;
+		verdict.err = err;
+		pthread_mutex_unlock(&memo_lock);
+	}
+	if (err != X509_V_OK) {
+		struct sbuf m = { 0 };
+		sbuf_printf(&m, "builds no chain for tunnel.cert_file with tunnel.trust = \"%s\" (%s); "
+			    "fine only if the peer's certificates come from another CA",
+			    trust == CFG_TRUST_PARTIAL ? "partial" : "chain", X509_verify_cert_error_string(err));
+		file_err(c, "tunnel.ca_file", c->tunnel.ca_file, &c->warnings, sbuf_str(&m), "");
+		sbuf_free(&m);
+	}
+}
+
+/* Dates of the own certificate and of every CA, the CRLs, the chain:
+ * run at every load, outside the memo of check_pem(). */
 static void check_lifecycle(struct config *c, struct cfg_errors *errs)
 {
-	STACK_OF(X509) *certs = tls_pem_certs(c->cert.data, c->cert.len);
-	STACK_OF(X509) *cas = tls_pem_certs(c->ca.data, c->ca.len);
+	uint8_t dcert[SHA256_LEN], dca[SHA256_LEN];
+	STACK_OF(X509) *certs = certs_of(&c->cert, &parsed_cert, dcert);
+	STACK_OF(X509) *cas = certs_of(&c->ca, &parsed_ca, dca);
 	time_t now = time(NULL);
 	size_t n0 = errs->n;
 	char what[400], subj[300];
@@ -286,7 +382,7 @@ static void check_lifecycle(struct config *c, struct cfg_errors *errs)
 	if (c->crl.data)
 		check_crls(c, cas, now, errs);
 	if (certs && cas && errs->n == n0)
-		check_own_chain(c, certs, cas);
+		check_own_chain(c, certs, cas, dcert, dca, now);
 	sk_X509_pop_free(certs, X509_free);
 	sk_X509_pop_free(cas, X509_free);
 	ERR_clear_error();

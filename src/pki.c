@@ -291,6 +291,15 @@ enum pki_validity pki_validity(const X509 *x, time_t now, time_t *not_after)
 	return PKI_VALID;
 }
 
+time_t pki_next_boundary(const X509 *x, time_t now)
+{
+	time_t nb = asn1_time(X509_get0_notBefore(x)), na = asn1_time(X509_get0_notAfter(x));
+
+	if (now < nb)
+		return nb;
+	return now <= na ? na + 1 : 0;
+}
+
 const char *pki_time_text(time_t t, char *buf, size_t len)
 {
 	struct tm tm;

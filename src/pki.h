@@ -56,6 +56,9 @@ const char *pki_cert_kind_name(enum pki_cert_kind kind);
 /* Validity of x at now; *not_after (may be NULL) gets its notAfter. */
 enum pki_validity { PKI_VALID, PKI_NOT_YET_VALID, PKI_EXPIRED };
 enum pki_validity pki_validity(const X509 *x, time_t now, time_t *not_after);
+/* The first moment after now at which pki_validity(x) changes, or 0 when
+ * it never will (expired). */
+time_t pki_next_boundary(const X509 *x, time_t now);
 /* t as "2026-12-30 12:00:00 UTC" into buf. */
 const char *pki_time_text(time_t t, char *buf, size_t len);
 /* A subject or issuer name in one line ("CN = a, O = b") into buf. */

@@ -8,8 +8,10 @@
  */
 #include "tlspolicy.h"
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -56,7 +58,7 @@ static bool is_tls13(const SSL_CIPHER *c)
 	return SSL_CIPHER_get_kx_nid(c) == NID_kx_any;
 }
 
-const char *tlspolicy_ciphersuites_problem(const char *value, char *buf, size_t len)
+static const char *check_ciphersuites(const char *value, char *buf, size_t len)
 {
 	static const char known[] = " (TLS 1.3 suites: TLS_AES_256_GCM_SHA384, TLS_AES_128_GCM_SHA256, "
 				    "TLS_CHACHA20_POLY1305_SHA256, TLS_AES_128_CCM_SHA256)";
@@ -93,7 +95,7 @@ const char *tlspolicy_ciphersuites_problem(const char *value, char *buf, size_t 
 	return ret;
 }
 
-const char *tlspolicy_ciphers_problem(const char *value, char *buf, size_t len)
+static const char *check_ciphers(const char *value, char *buf, size_t len)
 {
 	const char *p = value, *ret = NULL;
 	char e[ENTRY_MAX];
@@ -146,4 +148,47 @@ const char *tlspolicy_ciphers_problem(const char *value, char *buf, size_t len)
 	SSL_CTX_free(ctx);
 	ERR_clear_error();
 	return ret;
+}
+
+/*
+ * The last list each check accepted.  What this OpenSSL knows does not
+ * change while the process runs, and a scratch SSL_CTX costs more than the
+ * rest of a reload: a list accepted once is not checked again.
+ */
+struct accepted {
+	pthread_mutex_t lock;
+	char *value;
+};
+
+static struct accepted accepted13 = { PTHREAD_MUTEX_INITIALIZER, NULL };
+static struct accepted accepted12 = { PTHREAD_MUTEX_INITIALIZER, NULL };
+
+static const char *remembered(struct accepted *a, const char *(*check)(const char *, char *, size_t),
+			      const char *value, char *buf, size_t len)
+{
+	const char *ret;
+	char *copy;
+
+	pthread_mutex_lock(&a->lock);
+	bool known = a->value && strcmp(a->value, value) == 0;
+	pthread_mutex_unlock(&a->lock);
+	if (known || (ret = check(value, buf, len)) != NULL)
+		return known ? NULL : ret;
+	if (!(copy = strdup(value)))
+		abort();
+	pthread_mutex_lock(&a->lock);
+	free(a->value);
+	a->value = copy;
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+const char *tlspolicy_ciphersuites_problem(const char *value, char *buf, size_t len)
+{
+	return remembered(&accepted13, check_ciphersuites, value, buf, len);
+}
+
+const char *tlspolicy_ciphers_problem(const char *value, char *buf, size_t len)
+{
+	return remembered(&accepted12, check_ciphers, value, buf, len);
 }

@@ -8,7 +8,8 @@
  * configuration is loaded, with the entry named, instead of failing later
  * when a TLS context is built.  TLS 1.2 keeps the daemon's policy: every
  * suite an entry selects must have forward secrecy (ECDHE) and an AEAD
- * cipher.  A leaf: OpenSSL only, no state, any thread.
+ * cipher.  A leaf: OpenSSL only, any thread; the last list each check
+ * accepted is remembered, so an unchanged list costs a string compare.
  */
 #ifndef SSS_TLSPOLICY_H
 #define SSS_TLSPOLICY_H

@@ -838,6 +838,43 @@ static void test_revocation_and_trust(void)
 
 /* The server sends its chain without the root: the client receives the
  * leaf alone from a server whose certificate the root signed directly. */
+/* Whether loading the client configuration over (files of the
+ * revocation test's PKI) warns that ca_file builds no chain. */
+static bool warns_no_chain(const char *const *over)
+{
+	struct config *c = conf_v("client", over);
+	bool found = false;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	for (size_t i = 0; i < c->warnings.n; i++)
+		if (strstr(c->warnings.v[i].message, "builds no chain for tunnel.cert_file"))
+			found = true;
+	cfg_unref(c);
+	return found;
+}
+
+/* The verdict on the own chain is remembered between loads: a change of
+ * tunnel.trust or of ca_file's bytes must still give the new answer. */
+static void test_chain_verdict(void)
+{
+	char ca[600];
+	const char *leaf[] = { "tunnel.cert_file", qpath(pki, "leaf-a.crt"), "tunnel.key_file",
+			       qpath(pki, "leaf-a.key"), "tunnel.ca_file", ca, NULL, NULL, NULL };
+
+	snprintf(ca, sizeof(ca), "%s", qpath(pki, "int-a.crt"));
+	CU_ASSERT_TRUE(warns_no_chain(leaf));
+	CU_ASSERT_TRUE(warns_no_chain(leaf)); /* remembered */
+	leaf[6] = "tunnel.trust";
+	leaf[7] = "\"partial\"";
+	CU_ASSERT_FALSE(warns_no_chain(leaf));
+	leaf[6] = NULL;
+	CU_ASSERT_TRUE(warns_no_chain(leaf));
+	snprintf(ca, sizeof(ca), "%s", qpath(pki, "ca+int-a.crt"));
+	CU_ASSERT_FALSE(warns_no_chain(leaf));
+	snprintf(ca, sizeof(ca), "%s", qpath(pki, "int-a.crt"));
+	CU_ASSERT_TRUE(warns_no_chain(leaf));
+}
+
 static void test_chain_sent(void)
 {
 	struct tls_ctx *st = MK0("server"), *ct = MK0("client");
@@ -981,6 +1018,7 @@ int main(void)
 	CU_add_test(s, "bad certificate, key, CA bytes", test_ctx_errors);
 	CU_add_test(s, "tls_peer_admitted after changes", test_peer_admitted);
 	CU_add_test(s, "CRLs for the whole chain, partial trust", test_revocation_and_trust);
+	CU_add_test(s, "own chain verdict follows trust and ca_file", test_chain_verdict);
 	CU_add_test(s, "the chain sent has no root", test_chain_sent);
 	CU_add_test(s, "session outlives its context", test_lifetime);
 	CU_add_test(s, "plain garbage to a server", test_garbage);
