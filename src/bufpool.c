@@ -66,11 +66,44 @@ void bufpool_free(struct bufpool *p)
 	free(p);
 }
 
+/*
+ * glibc keeps up to 7 freed chunks of each small size (requests up to
+ * 1032 bytes) in a per-thread cache that malloc_trim() does not touch.
+ * After a burst they lie all over a heap that grew, each pinning its page
+ * (measured: ~1 MiB of RSS after 500 streams, gone with the cache turned
+ * off).  Take them out of the cache, let malloc_trim() consolidate, cut the
+ * cache's new chunks from that consolidated space, and free the old ones
+ * once the cache is full, so they reach malloc's bins and go back too.
+ * Runs in the thread whose cache it is (the data thread's trim timer).
+ */
+#define TCACHE_SIZES 64
+#define TCACHE_COUNT 7
+
+static void malloc_give_back(void)
+{
+	static void *old[TCACHE_SIZES][TCACHE_COUNT], *fresh[TCACHE_SIZES][TCACHE_COUNT];
+
+	for (size_t s = 0; s < TCACHE_SIZES; s++)
+		for (size_t i = 0; i < TCACHE_COUNT; i++)
+			old[s][i] = malloc(24 + 16 * s);
+	malloc_trim(0);
+	for (size_t s = 0; s < TCACHE_SIZES; s++)
+		for (size_t i = 0; i < TCACHE_COUNT; i++)
+			fresh[s][i] = malloc(24 + 16 * s);
+	for (size_t s = 0; s < TCACHE_SIZES; s++)
+		for (size_t i = 0; i < TCACHE_COUNT; i++)
+			free(fresh[s][i]);
+	for (size_t s = 0; s < TCACHE_SIZES; s++)
+		for (size_t i = 0; i < TCACHE_COUNT; i++)
+			free(old[s][i]);
+	malloc_trim(0);
+}
+
 void bufpool_trim(struct bufpool *p)
 {
 	drop_small(p);
 	drop_bulk(p);
-	malloc_trim(0);
+	malloc_give_back();
 }
 
 void bufpool_stats(const struct bufpool *p, struct bufpool_stats *out)
