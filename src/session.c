@@ -352,8 +352,11 @@ static void on_hs_job(struct loop *l, struct loop_job *j)
 	int e = SSL_get_error(s->ssl, r);
 	if ((e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) && !(s->io && s->io->failed)) {
 		uint32_t ev = e == SSL_ERROR_WANT_READ ? EPOLLIN : EPOLLOUT;
-		if (s->io)
+		if (s->io) {
 			ev = EPOLLIN | (tlsio_unsent(s->io) ? EPOLLOUT : 0);
+			/* waiting for the peer: a wave of handshakes holds no buffer */
+			tlsio_idle(s->io);
+		}
 		loop_watch(l, s->tls_h, ev | EPOLLONESHOT);
 		return;
 	}
