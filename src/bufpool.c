@@ -81,7 +81,7 @@ void bufpool_free(struct bufpool *p)
 
 static void malloc_give_back(void)
 {
-	static void *old[TCACHE_SIZES][TCACHE_COUNT], *fresh[TCACHE_SIZES][TCACHE_COUNT];
+	void *old[TCACHE_SIZES][TCACHE_COUNT], *fresh[TCACHE_SIZES][TCACHE_COUNT]; /* 7 KiB of stack */
 
 	for (size_t s = 0; s < TCACHE_SIZES; s++)
 		for (size_t i = 0; i < TCACHE_COUNT; i++)
